@@ -1,0 +1,30 @@
+import { Command, CommanderError } from 'commander';
+import { describeError, isMwiError } from '../errors.js';
+
+// Each subcommand lives in its own module and is registered here, in the order `--help` lists them.
+const program = new Command('mwingest')
+  .description(
+    'Ingest MediaWiki Avro log events from Kafka into hourly HDFS directories and register them in Hive.',
+  )
+  .version(process.env.npm_package_version ?? '0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+// -- subcommands --
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end through here with code 0; usage mistakes with 2.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    process.stderr.write(`mwingest: ${describeError(error)}\n`);
+    if (isMwiError(error, 'MWI_USAGE') || isMwiError(error, 'MWI_CONFIG_INVALID')) return 2;
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv);
