@@ -11,6 +11,13 @@ const program = new Command('mwingest')
   .exitOverride();
 
 // -- subcommands --
+program.addCommand((await import('./validate.js')).validateCommand());
+
+// `mwingest … | head` closes stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+});
 
 async function main(argv: string[]): Promise<number> {
   try {
