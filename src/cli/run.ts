@@ -1,0 +1,115 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { MultiBar, Presets } from 'cli-progress';
+import { isMwiError } from '../errors.js';
+import { loadJob } from '../ingest/job-config.js';
+import { type RunPlan, runJob } from '../ingest/run.js';
+import { formatRunReport } from '../ingest/run-report.js';
+import { createLogger } from '../log.js';
+
+/** Exit codes of `mwingest run`. */
+export const RunExit = { ok: 0, failed: 1, usage: 2, skipped: 75 } as const;
+
+export function runCommand(): Command {
+  return new Command('run')
+    .summary('run one ingest of a job now: Kafka → hourly files, then completeness and Hive jobs')
+    .description(
+      'Reads every matching topic-partition from its committed offset up to the high watermark taken at the\n' +
+        'start, writes one Avro file per topic, partition and hour into the run\'s temp dir, commits them\n' +
+        '(manifest, renames, offsets), writes _IMPORTED for hours every partition has moved past and queues\n' +
+        'their Hive partition-add jobs. Bad messages go to error files with their reason and raw bytes.',
+    )
+    .requiredOption('-j, --job <file>', 'job definition, e.g. jobs/demo.json')
+    .option('--topics <regex>', "only topics matching this regex (within the job's include/exclude)")
+    .option('--dry-run', 'show what would be read, write nothing')
+    .option('--json', 'print the run report as JSON on stdout')
+    .addOption(new Option('--concurrency <n>', 'partitions processed at the same time').default('4').argParser(positiveInt))
+    .option('--redis <url>', 'Redis for leases and the Hive job queue (default $MWINGEST_REDIS_URL or redis://127.0.0.1:6379)')
+    .option('--no-progress', 'no progress bar, even on a terminal')
+    .addHelpText(
+      'after',
+      `
+Exit codes:
+  0   the run succeeded (every partition committed or already up to date)
+  1   the run failed: a partition failed (error ratio, expired offsets, I/O) — see the report
+  2   usage or job definition error
+  75  skipped: another run of the same job is in progress
+
+Examples:
+  mwingest run --job jobs/demo.json
+  mwingest run --job jobs/analytics.json --topics '^mediawiki_CirrusSearchRequestSet$' --json > report.json
+  mwingest run --job jobs/analytics.json --dry-run
+
+The report is also saved beside the state: <output.stateDir>/<job>/reports/<runId>.json and latest.json.`,
+    )
+    .action(async (options: RunCliOptions) => {
+      process.exitCode = await runAction(options);
+    });
+}
+
+interface RunCliOptions {
+  job: string;
+  topics?: string;
+  dryRun?: boolean;
+  json?: boolean;
+  concurrency: number;
+  redis?: string;
+  progress: boolean;
+}
+
+async function runAction(options: RunCliOptions): Promise<number> {
+  const loaded = await loadJob(options.job);
+  const log = createLogger('mwingest-run', process.env.MWINGEST_LOG_LEVEL ?? 'warn');
+  const showProgress = options.progress && process.stderr.isTTY === true && !options.json;
+  const bars = showProgress
+    ? new MultiBar(
+        { format: ' {bar} {percentage}% | {value}/{total} messages | {rate} msg/s | {eta_formatted}', hideCursor: true, clearOnComplete: true, stream: process.stderr },
+        Presets.shades_classic,
+      )
+    : undefined;
+  let bar: ReturnType<MultiBar['create']> | undefined;
+  let read = 0;
+  const started = Date.now();
+  try {
+    const report = await runJob(loaded, {
+      log,
+      concurrency: options.concurrency,
+      ...(options.topics === undefined ? {} : { topics: options.topics }),
+      ...(options.dryRun ? { dryRun: true } : {}),
+      ...(options.redis === undefined ? {} : { redisUrl: options.redis }),
+      onPlanned: (plan: RunPlan) => {
+        if (options.dryRun) printPlan(plan);
+        bar = bars?.create(Number(plan.backlog), 0, { rate: 0 });
+      },
+      onProgress: (records) => {
+        read += records;
+        bar?.update(read, { rate: Math.round((read * 1000) / Math.max(1, Date.now() - started)) });
+      },
+    });
+    bars?.stop();
+    if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else if (!options.dryRun) process.stdout.write(`${formatRunReport(report)}\n`);
+    return report.status === 'succeeded' ? RunExit.ok : RunExit.failed;
+  } catch (error) {
+    bars?.stop();
+    if (isMwiError(error, 'MWI_RUN_IN_PROGRESS')) {
+      process.stderr.write(`mwingest run: ${error.message}\n`);
+      return RunExit.skipped;
+    }
+    throw error;
+  }
+}
+
+function printPlan(plan: RunPlan): void {
+  const lines = [`dry run ${plan.runId}: ${plan.topics.length} topic(s), at most ${plan.backlog} messages in the logs`];
+  for (const topic of plan.topics) {
+    lines.push(`  ${topic.topic} (${topic.schemaName})${topic.problem ? ` — cannot ingest: ${topic.problem}` : ''}`);
+    for (const p of topic.partitions) lines.push(`    partition ${p.partition}: log ${p.earliest}–${p.latest}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}

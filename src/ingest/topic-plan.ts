@@ -1,0 +1,105 @@
+import { MwiError } from '../errors.js';
+import type { FileWriter } from '../hdfs/filesystem.js';
+import { loadCompletenessState } from '../partitions/announcer.js';
+import { HOUR_MS, hourKey, hourOf, hourStartMs, parseHourKey } from '../partitions/hour.js';
+import { compilePathTemplate } from '../partitions/path-template.js';
+import { createTimestampExtractor } from '../partitions/timestamp.js';
+import type { SchemaEntry } from '../schemas/registry.js';
+import { schemaNameOfTopic } from '../schemas/registry.js';
+import { createAvroContainerWriter } from './avro-container-writer.js';
+import { type EffectiveDataset, effectiveDataset } from './job-config.js';
+import type { RecordFileWriter } from './record-writer.js';
+import type { RunResources } from './run.js';
+
+
+/** Everything about one topic that stays fixed during a run. */
+export interface TopicPlan {
+  topic: string;
+  schemaName: string;
+  dataset: EffectiveDataset;
+  /** The reader schema every hour file of this run is written with. */
+  reader: SchemaEntry;
+  extractTimestamp: ReturnType<typeof createTimestampExtractor>;
+  /** Hour index = floor(epoch ms / 3 600 000), UTC. */
+  hourKey(hourIndex: number): string;
+  hourDir(hourIndex: number): string;
+  /** Root of the dataset (Hive LOCATION of the table). */
+  datasetRoot: string;
+  /** Newest hour already announced, as an hour index; records at or before it are late. */
+  announcedThrough: number | undefined;
+  announcedThroughKey: string | null;
+  extension: string;
+  createWriter(sink: FileWriter): RecordFileWriter;
+}
+
+export async function buildTopicPlan(resources: RunResources, topic: string): Promise<TopicPlan> {
+  const { config } = resources.loaded;
+  const schemaName = schemaNameOfTopic(topic);
+  const dataset = effectiveDataset(config, schemaName);
+  const reader = readerOf(resources, schemaName, dataset);
+  const template = compilePathTemplate(config.output.pathTemplate);
+  const vars = { root: config.output.root, topic, name: schemaName };
+  if (dataset.format !== 'avro') {
+    throw new MwiError('MWI_CONFIG_INVALID', `datasets.${schemaName}.format: "${dataset.format}" output is not available yet; use "avro"`);
+  }
+  const state = await loadCompletenessState(resources.fs, resources.paths, topic);
+  const announcedThroughKey = state.announcedThrough;
+  const keys = new Map<number, string>();
+  const dirs = new Map<number, string>();
+  const schemaJson = reader.json as object;
+  const codec = config.output.codec;
+  const blockBytes = config.output.blockBytes;
+  return {
+    topic,
+    schemaName,
+    dataset,
+    reader,
+    extractTimestamp: createTimestampExtractor(dataset.timestamp),
+    hourKey(hourIndex) {
+      let key = keys.get(hourIndex);
+      if (key === undefined) {
+        key = hourKey(hourOf(hourIndex * HOUR_MS));
+        keys.set(hourIndex, key);
+      }
+      return key;
+    },
+    hourDir(hourIndex) {
+      let dir = dirs.get(hourIndex);
+      if (dir === undefined) {
+        dir = template.hourDir(vars, hourOf(hourIndex * HOUR_MS));
+        dirs.set(hourIndex, dir);
+      }
+      return dir;
+    },
+    datasetRoot: template.datasetRoot(vars),
+    announcedThrough:
+      announcedThroughKey === null ? undefined : Math.floor(hourStartMs(parseHourKey(announcedThroughKey)) / HOUR_MS),
+    announcedThroughKey,
+    extension: 'avro',
+    createWriter: (sink) => createAvroContainerWriter(sink, { schema: schemaJson, type: reader.type, codec, blockBytes }),
+  };
+}
+
+function readerOf(resources: RunResources, schemaName: string, dataset: EffectiveDataset): SchemaEntry {
+  const { registry } = resources;
+  if (dataset.readerRevision !== undefined) {
+    const pinned = registry.get(schemaName, dataset.readerRevision);
+    if (pinned === undefined) {
+      throw new MwiError(
+        'MWI_UNKNOWN_REVISION',
+        `datasets.${schemaName}.readerRevision pins ${dataset.readerRevision}, which is not in the registry at ` +
+          `${registry.root} (known: ${registry.revisions(schemaName).map((e) => e.revision).join(', ') || 'none'})`,
+      );
+    }
+    return pinned;
+  }
+  const latest = registry.latest(schemaName);
+  if (latest === undefined) {
+    throw new MwiError(
+      'MWI_UNKNOWN_SCHEMA',
+      `no schema named ${schemaName} in the registry at ${registry.root}; add avro/mediawiki/${schemaName}/<revision>.avsc ` +
+        'or exclude the topic with topics.exclude',
+    );
+  }
+  return latest;
+}

@@ -1,0 +1,210 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { isMwiError } from '../errors.js';
+import type { FileSystem } from '../hdfs/filesystem.js';
+import type { CommittedOffsets } from '../ingest/commit.js';
+import { failPoint } from '../ingest/failpoints.js';
+import { type JobConfig, effectiveDataset } from '../ingest/job-config.js';
+import type { PartitionOffsets } from '../ingest/kafka-client.js';
+import type { PartitionResult } from '../ingest/partition-task.js';
+import {
+  type StatePaths,
+  listNumbered,
+  padOffset,
+  pruneNumbered,
+  readJson,
+  writeJsonAtomically,
+} from '../ingest/state-store.js';
+import type { TopicPlan } from '../ingest/topic-plan.js';
+import {
+  type CompletenessState,
+  type PartitionProgress,
+  initialCompletenessState,
+  nextAnnouncements,
+} from './completeness.js';
+import { addPartitionStatement, hivePartitionValues } from './hive-statement.js';
+import { type HiveJobQueue, openHiveJobQueue } from './hive-queue.js';
+import { HOUR_MS, hourKey, hourStartMs, parseHourKey } from './hour.js';
+
+
+/**
+ * Guarantee 6, with its I/O: after a run's commits, decide which hours of a topic are complete,
+ * write each one's `_IMPORTED` (with counts) and queue its Hive partition-add job, then save the
+ * state. Each step is idempotent (`_IMPORTED` is never overwritten, job ids are deterministic), so
+ * a crash between them followed by a rerun announces every hour exactly once.
+ */
+export interface TopicCompleteness {
+  topic: string;
+  /** Bumped on every save; names the state document. */
+  sequence: number;
+  /** The pure completeness state (announced-through, first hour). */
+  engine: CompletenessState;
+  announcedThrough: string | null;
+  /** Per partition, the end offset of the last commit whose counts are included below. */
+  countedThrough: Record<string, string>;
+  /** Records per hour not yet announced. */
+  pendingCounts: Record<string, number>;
+  /** Late records per announced hour. */
+  late: Record<string, number>;
+  /** The most recent announcements, newest last. */
+  announced: { hour: string; records: number; at: string }[];
+  updatedAt: string;
+}
+
+export interface Announcer {
+  afterCommits(
+    plan: TopicPlan,
+    snapshot: PartitionOffsets[],
+    results: PartitionResult[],
+  ): Promise<{ hours: string[]; announcedThrough: string | null }>;
+  close(): Promise<void>;
+}
+
+export interface AnnouncerOptions {
+  job: JobConfig;
+  fs: FileSystem;
+  paths: StatePaths;
+  redis: Redis;
+  log: Logger;
+  now?: () => number;
+}
+
+export async function loadCompletenessState(fs: FileSystem, paths: StatePaths, topic: string): Promise<TopicCompleteness> {
+  const dir = paths.completeness(topic);
+  const newest = (await listNumbered(fs, dir)).at(-1);
+  if (newest !== undefined) return readJson<TopicCompleteness>(fs, `${dir}/${newest}`);
+  const engine = initialCompletenessState();
+  return {
+    topic,
+    sequence: 0,
+    engine,
+    announcedThrough: null,
+    countedThrough: {},
+    pendingCounts: {},
+    late: {},
+    announced: [],
+    updatedAt: new Date(0).toISOString(),
+  };
+}
+
+export function createAnnouncer(options: AnnouncerOptions): Announcer {
+  const { job, fs, paths, log } = options;
+  const now = options.now ?? Date.now;
+  let queue: HiveJobQueue | undefined;
+  const hiveQueue = () => {
+    queue ??= openHiveJobQueue(options.redis, job.name);
+    return queue;
+  };
+
+  return {
+    async afterCommits(plan, snapshot, _results) {
+      const state = await loadCompletenessState(fs, paths, plan.topic);
+      const progress: PartitionProgress[] = [];
+      for (const offsets of snapshot) {
+        const committed = await newCommits(fs, paths, plan.topic, offsets.partition, state);
+        for (const commit of committed.newer) countCommit(state, commit);
+        const endOffset = committed.last === undefined ? offsets.earliest : BigInt(committed.last.endOffset);
+        progress.push({
+          partition: offsets.partition,
+          reachedMs: committed.last?.reachedMs ?? null,
+          caughtUp: endOffset >= offsets.latest,
+        });
+      }
+
+      const earliestPending = Object.keys(state.pendingCounts).sort()[0];
+      const decision = nextAnnouncements(state.engine, progress, now(), {
+        idleGraceMs: job.completeness.idleGraceSeconds * 1000,
+        ...(job.completeness.startHour === undefined ? {} : { startMs: Date.parse(job.completeness.startHour) }),
+        ...(earliestPending === undefined ? {} : { earliestPendingMs: hourStartMs(parseHourKey(earliestPending)) }),
+      });
+      const dataset = effectiveDataset(job, plan.schemaName);
+      const announced: string[] = [];
+      for (const bucket of decision.hours) {
+        const key = hourKey(bucket);
+        const hourIndex = Math.floor(hourStartMs(bucket) / HOUR_MS);
+        const dir = plan.hourDir(hourIndex);
+        const records = state.pendingCounts[key] ?? 0;
+        await fs.mkdirs(dir);
+        try {
+          const flag = { topic: plan.topic, hour: key, records, announcedAt: new Date(now()).toISOString() };
+          await fs.writeFile(`${dir}/_IMPORTED`, `${JSON.stringify(flag)}\n`);
+        } catch (error) {
+          if (!isMwiError(error, 'MWI_FS_ALREADY_EXISTS')) throw error;
+        }
+        failPoint('imported-written');
+        const values = hivePartitionValues(bucket);
+        const location = dir;
+        await hiveQueue().add({
+          job: job.name,
+          topic: plan.topic,
+          hour: key,
+          database: dataset.hive.database,
+          table: dataset.hive.table,
+          partition: values,
+          location,
+          statement: addPartitionStatement({
+            database: dataset.hive.database,
+            table: dataset.hive.table,
+            bucket,
+            location,
+          }),
+        });
+        delete state.pendingCounts[key];
+        state.announced.push({ hour: key, records, at: new Date(now()).toISOString() });
+        announced.push(key);
+      }
+      state.engine = decision.state;
+      state.announcedThrough = decision.state.announcedThrough;
+      state.announced = state.announced.slice(-2000);
+      state.sequence += 1;
+      state.updatedAt = new Date(now()).toISOString();
+      const dir = paths.completeness(plan.topic);
+      await writeJsonAtomically(fs, `${dir}/${padOffset(BigInt(state.sequence))}.json`, state);
+      failPoint('announced');
+      await pruneNumbered(fs, dir, 20);
+      if (announced.length > 0) {
+        log.info({ topic: plan.topic, hours: announced.length, through: state.announcedThrough }, 'announced complete hours');
+      }
+      return { hours: announced, announcedThrough: state.announcedThrough };
+    },
+    async close() {
+      await queue?.close();
+    },
+  };
+}
+
+/** Offsets documents of a partition committed since the state last counted them. */
+async function newCommits(
+  fs: FileSystem,
+  paths: StatePaths,
+  topic: string,
+  partition: number,
+  state: TopicCompleteness,
+): Promise<{ newer: CommittedOffsets[]; last: CommittedOffsets | undefined }> {
+  const dir = paths.offsets(topic, partition);
+  const names = await listNumbered(fs, dir);
+  const counted = state.countedThrough[String(partition)];
+  const countedName = counted === undefined ? '' : `${padOffset(BigInt(counted))}.json`;
+  const newer: CommittedOffsets[] = [];
+  for (const name of names) {
+    if (name <= countedName) continue;
+    newer.push(await readJson<CommittedOffsets>(fs, `${dir}/${name}`));
+  }
+  const lastName = names.at(-1);
+  const last =
+    newer.at(-1) ?? (lastName === undefined ? undefined : await readJson<CommittedOffsets>(fs, `${dir}/${lastName}`));
+  return { newer, last };
+}
+
+function countCommit(state: TopicCompleteness, commit: CommittedOffsets): void {
+  const announcedThrough = state.announcedThrough;
+  for (const [hour, records] of Object.entries(commit.hours)) {
+    if (announcedThrough !== null && hour <= announcedThrough) {
+      state.late[hour] = (state.late[hour] ?? 0) + records;
+    } else {
+      state.pendingCounts[hour] = (state.pendingCounts[hour] ?? 0) + records;
+    }
+  }
+  state.countedThrough[String(commit.partition)] = commit.endOffset;
+}
+

@@ -1,0 +1,62 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+/**
+ * The Hive partition-add queue: one BullMQ job per (topic, hour), added once the hour is complete.
+ * Job ids are deterministic (`<topic>__<hourKey>`), so adding an hour twice is a no-op, and
+ * completed jobs are kept long enough for that to hold across reruns. Handlers must be idempotent:
+ * BullMQ delivers at least once (the statement is `ADD IF NOT EXISTS`).
+ */
+export interface PartitionAddJob {
+  job: string;
+  topic: string;
+  /** `2026-11-22T14` */
+  hour: string;
+  database: string;
+  table: string;
+  /** Partition values as Hive wants them: strings, not zero-padded. */
+  partition: { year: string; month: string; day: string; hour: string };
+  /** The hour directory (absolute path on the job's file system). */
+  location: string;
+  /** The complete HQL, for executors that speak SQL. */
+  statement: string;
+}
+
+export function hiveQueueName(jobName: string): string {
+  return `mwingest-${jobName}-hive`;
+}
+
+export function partitionJobId(topic: string, hour: string): string {
+  return `${topic}__${hour}`;
+}
+
+export interface HiveJobQueue {
+  /** Adds the job unless one with the same id exists; returns false when it already existed. */
+  add(job: PartitionAddJob): Promise<boolean>;
+  close(): Promise<void>;
+  readonly queue: Queue<PartitionAddJob>;
+}
+
+export function openHiveJobQueue(connection: Redis, jobName: string): HiveJobQueue {
+  const queue = new Queue<PartitionAddJob>(hiveQueueName(jobName), {
+    connection,
+    defaultJobOptions: {
+      attempts: 20,
+      backoff: { type: 'exponential', delay: 30_000 },
+      // Kept so that a re-added id stays a no-op, and so failures stay visible.
+      removeOnComplete: { age: 90 * 24 * 3600 },
+      removeOnFail: false,
+    },
+  });
+  return {
+    queue,
+    async add(job) {
+      const jobId = partitionJobId(job.topic, job.hour);
+      const existing = await queue.getJob(jobId);
+      if (existing !== undefined && existing !== null) return false;
+      await queue.add('add-partition', job, { jobId });
+      return true;
+    },
+    close: () => queue.close(),
+  };
+}
