@@ -11,7 +11,11 @@ const program = new Command('mwingest')
   .exitOverride();
 
 // -- subcommands --
+program.addCommand((await import('./run.js')).runCommand());
+program.addCommand((await import('./demo.js')).demoCommand());
 program.addCommand((await import('./validate.js')).validateCommand());
+program.addCommand((await import('./schema.js')).schemaCommand());
+program.addCommand((await import('./hive.js')).hiveCommand());
 
 // `mwingest … | head` closes stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
