@@ -1,0 +1,215 @@
+/**
+ * `npm run bench`: the ingest end to end, from the real Kafka broker to the real HDFS (WebHDFS),
+ * against the raw rate at which `kcat` alone reads the same topic, measured in the same run.
+ *
+ * For each dataset it reports records/s, MB/s (Kafka message bytes) and peak RSS of the ingest
+ * process, and where the time goes, stage by stage:
+ *   kcat          raw consume (C, librdkafka), the upper bound
+ *   read          our Kafka source alone (records handed to JS, nothing else)
+ *   read+decode   + header, body check, avsc decode (+ resolve for older revisions), timestamp
+ *   ingest        the whole `mwingest run`: + bucketing, Avro container + snappy, WebHDFS, commit
+ *
+ * Topics are produced once and reused by later runs (their names carry the size and a data version).
+ * Options: --records N (default 1 000 000), --cirrus N (default 300 000), --only apiaction|cirrus,
+ * --codec snappy|deflate|null. Results are printed and saved under bench/results/.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { planTraffic } from '../src/demo/traffic.js';
+import { openFileSystem } from '../src/hdfs/open.js';
+import { openKafkaSink, openKafkaSource } from '../src/ingest/kafka.js';
+import type { KafkaSource } from '../src/ingest/kafka-client.js';
+import { HOUR_MS } from '../src/partitions/hour.js';
+import { createTimestampExtractor } from '../src/partitions/timestamp.js';
+import { MessageCodec } from '../src/schemas/codec.js';
+import { SchemaRegistry } from '../src/schemas/registry.js';
+import { mixedRegistryRoot } from '../test/support/ingest.js';
+import { stackConfig } from '../test/support/stack.js';
+
+const execFileAsync = promisify(execFile);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const DATA_VERSION = 'v1';
+const PARTITIONS = 4;
+
+const { values: args } = parseArgs({
+  options: {
+    records: { type: 'string', default: '1000000' },
+    cirrus: { type: 'string', default: '300000' },
+    only: { type: 'string' },
+    codec: { type: 'string', default: 'snappy' },
+  },
+});
+
+interface Stage {
+  stage: string;
+  seconds: number;
+  recordsPerSecond: number;
+  megabytesPerSecond: number;
+  peakRssMB?: number;
+  cpuSeconds?: number;
+}
+
+const stack = stackConfig();
+const registryRoot = await mixedRegistryRoot();
+const registry = await SchemaRegistry.load(registryRoot);
+const codec = new MessageCodec(registry);
+const connection = { brokers: stack.kafkaBrokers, clientId: 'mwingest-bench' };
+
+const datasets = [
+  { key: 'apiaction', schemaName: 'ApiAction', count: Number(args.records), revisions: undefined },
+  // Producers on all three revisions: two thirds of the records are resolved to the newest.
+  { key: 'cirrus', schemaName: 'CirrusSearchRequestSet', count: Number(args.cirrus), revisions: undefined },
+].filter((d) => args.only === undefined || d.key === args.only);
+
+const results: Record<string, { records: number; bytes: number; stages: Stage[] }> = {};
+console.log(`mwingest benchmark on ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, codec ${args.codec}`);
+
+for (const dataset of datasets) {
+  const topic = `mwbench-${DATA_VERSION}-${dataset.count}_${dataset.schemaName}`;
+  const bytes = await ensureTopic(topic, dataset.schemaName, dataset.count);
+  console.log(`\n== ${dataset.schemaName}: ${dataset.count.toLocaleString('en-US')} records, ${(bytes / 1e6).toFixed(0)} MB in ${topic} (${PARTITIONS} partitions)`);
+  const stages: Stage[] = [];
+  const record = (stage: string, seconds: number, extra: Partial<Stage> = {}) => {
+    const row = { stage, seconds, recordsPerSecond: Math.round(dataset.count / seconds), megabytesPerSecond: Math.round((bytes / 1e6 / seconds) * 10) / 10, ...extra };
+    stages.push(row);
+    console.log(`  ${stage.padEnd(12)} ${row.seconds.toFixed(2).padStart(7)} s ${row.recordsPerSecond.toLocaleString('en-US').padStart(11)} rec/s ${String(row.megabytesPerSecond).padStart(7)} MB/s${row.peakRssMB ? `  peak RSS ${row.peakRssMB} MB` : ''}${row.cpuSeconds ? `  CPU ${row.cpuSeconds.toFixed(1)} s` : ''}`);
+  };
+  record('kcat', await kcatSeconds(topic, dataset.count));
+  record('read', await readSeconds(topic, false));
+  record('read+decode', await readSeconds(topic, true, dataset.schemaName));
+  const ingest = await ingestRun(topic, dataset.key);
+  record('ingest', ingest.seconds, { peakRssMB: ingest.peakRssMB, cpuSeconds: ingest.cpuSeconds });
+  const ratio = stages[0]!.seconds / ingest.seconds;
+  console.log(`  ingest / kcat = ${(ratio * 100).toFixed(0)}% of the raw consume rate`);
+  results[dataset.key] = { records: dataset.count, bytes, stages };
+}
+
+await mkdir(join(root, 'bench', 'results'), { recursive: true });
+const file = join(root, 'bench', 'results', `run-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+await writeFile(file, `${JSON.stringify({ at: new Date().toISOString(), cores: cpus().length, node: process.version, codec: args.codec, results }, null, 2)}\n`);
+console.log(`\nsaved ${file}`);
+
+/** Produces the topic unless it already holds exactly `count` records; returns the message bytes. */
+async function ensureTopic(topic: string, schemaName: string, count: number): Promise<number> {
+  const source = await openKafkaSource(connection);
+  try {
+    const existing = await source.partitionOffsets(topic).catch(() => undefined);
+    const held = existing?.reduce((sum, p) => sum + Number(p.latest - p.earliest), 0);
+    if (held !== count) {
+      const sink = await openKafkaSink(connection);
+      if (existing !== undefined) await sink.deleteTopic(topic);
+      await sink.createTopic(topic, PARTITIONS);
+      process.stdout.write(`producing ${count} ${schemaName} records to ${topic} … `);
+      const started = Date.now();
+      const now = Date.now();
+      for (let done = 0; done < count; done += 100_000) {
+        const n = Math.min(100_000, count - done);
+        const messages = planTraffic(registry, codec, {
+          topics: [{ topic, schemaName, partitions: PARTITIONS }],
+          messagesPerTopic: n,
+          fromMs: now - 6 * HOUR_MS + (done / count) * 5 * HOUR_MS,
+          toMs: now - 6 * HOUR_MS + ((done + n) / count) * 5 * HOUR_MS,
+          badRatio: 0,
+          seed: 1 + done,
+        });
+        for (let i = 0; i < messages.length; i += 5000) {
+          await sink.produce(topic, messages.slice(i, i + 5000).map((m) => ({ value: m.value, partition: m.partition, timestamp: m.timestampMs })));
+        }
+      }
+      await sink.close();
+      console.log(`${((Date.now() - started) / 1000).toFixed(0)} s`);
+    }
+    let bytes = 0;
+    for (const p of await source.partitionOffsets(topic)) {
+      for await (const batch of source.read({ topic, partition: p.partition, from: p.earliest, to: p.latest })) {
+        for (const r of batch) bytes += r.value?.length ?? 0;
+      }
+    }
+    return bytes;
+  } finally {
+    await source.close();
+  }
+}
+
+/** kcat reading every partition from the beginning to the end, output discarded. */
+async function kcatSeconds(topic: string, expected: number): Promise<number> {
+  const started = performance.now();
+  const { stdout } = await execFileAsync(
+    'sh',
+    ['-c', `${stack.kcat} -C -b ${stack.kafkaBrokers.join(',')} -t '${topic}' -o beginning -e -q -f '%o\\n' | wc -l`],
+    { maxBuffer: 1 << 20 },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  if (Number(stdout.trim()) !== expected) throw new Error(`kcat read ${stdout.trim()} records of ${topic}, expected ${expected}`);
+  return seconds;
+}
+
+/** Our Kafka source over every partition at once (as the ingest does), optionally decoding each record. */
+async function readSeconds(topic: string, decode: boolean, schemaName?: string): Promise<number> {
+  const source: KafkaSource = await openKafkaSource(connection);
+  try {
+    const reader = schemaName === undefined ? undefined : registry.latest(schemaName);
+    const extract = createTimestampExtractor({ field: 'ts', format: 'unix_seconds' });
+    const offsets = await source.partitionOffsets(topic);
+    const started = performance.now();
+    let errors = 0;
+    await Promise.all(
+      offsets.map(async (p) => {
+        for await (const batch of source.read({ topic, partition: p.partition, from: p.earliest, to: p.latest })) {
+          if (!decode) continue;
+          for (const r of batch) {
+            const result = codec.decode(r.value!, { schemaName: schemaName!, readerRevision: reader!.revision });
+            if (!result.ok || !extract(result.record as Record<string, unknown>).ok) errors += 1;
+          }
+        }
+      }),
+    );
+    if (errors > 0) throw new Error(`${errors} records did not decode`);
+    return (performance.now() - started) / 1000;
+  } finally {
+    await source.close();
+  }
+}
+
+/** `mwingest run` in its own process, writing to the real HDFS; wall time, peak RSS, CPU. */
+async function ingestRun(topic: string, key: string): Promise<{ seconds: number; peakRssMB: number; cpuSeconds: number }> {
+  const name = `bench-${key}-${Date.now().toString(36)}`;
+  const base = `/mwingest-bench/${name}`;
+  const dir = await mkdtemp(join(tmpdir(), 'mwingest-bench-'));
+  const jobPath = join(dir, `${name}.json`);
+  await writeFile(
+    jobPath,
+    JSON.stringify({
+      name,
+      kafka: { brokers: stack.kafkaBrokers },
+      topics: { include: `^${topic.replace(/[.-]/g, '\\$&')}$` },
+      registry: registryRoot,
+      fileSystem: { type: 'hdfs', url: stack.webhdfsUrl, user: 'hdfs' },
+      output: { root: `${base}/raw`, stateDir: `${base}/state`, codec: args.codec },
+    }),
+  );
+  const started = performance.now();
+  const { stderr, code } = await new Promise<{ stderr: string; code: number | null }>((resolve, reject) => {
+    const child = spawn('/usr/bin/time', ['-f', 'MWBENCH %M %U %S', process.execPath, join(root, 'bin', 'mwingest.js'), 'run', '--job', jobPath, '--json', '--no-progress'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, MWINGEST_LOG_LEVEL: 'error' },
+    });
+    let text = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (exitCode) => resolve({ stderr: text, code: exitCode }));
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const match = /MWBENCH (\d+) ([\d.]+) ([\d.]+)/.exec(stderr);
+  if (code !== 0 || match === null) throw new Error(`the ingest run failed (exit ${code}):\n${stderr.slice(-2000)}`);
+  const fs = await openFileSystem({ type: 'hdfs', url: stack.webhdfsUrl, user: 'hdfs' });
+  await fs.delete(base, { recursive: true });
+  await fs.close();
+  return { seconds, peakRssMB: Math.round(Number(match[1]) / 1024), cpuSeconds: Number(match[2]) + Number(match[3]) };
+}
