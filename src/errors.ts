@@ -23,6 +23,8 @@ export const ErrorCodes = [
   'MWI_FS_ALREADY_EXISTS',
   'MWI_FS_PERMISSION',
   'MWI_FS_IO',
+  'MWI_FS_INVALID_PATH',
+  'MWI_FS_NOT_EMPTY',
   'MWI_HDFS_RENAME_FAILED',
   'MWI_HDFS_REMOTE',
   'MWI_HDFS_UNAVAILABLE',
@@ -37,6 +39,13 @@ export const ErrorCodes = [
   'MWI_FENCED',
   // hive
   'MWI_HIVE',
+  // parquet output: a row group the encoder refused (a record that does not match the schema)
+  'MWI_PARQUET_ENCODE',
+  // kafka: a topic or partition the broker does not have
+  'MWI_KAFKA_UNKNOWN_TOPIC',
+  // scheduling and workers: a partition whose lease another worker holds, a task stopped before its commit
+  'MWI_PARTITION_BUSY',
+  'MWI_TASK_ABORTED',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

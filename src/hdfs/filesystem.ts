@@ -19,7 +19,10 @@ export interface FileSystem {
 
   /**
    * Opens `path` for a streaming write. Missing parent directories are created.
-   * Fails with `MWI_FS_ALREADY_EXISTS` when `path` exists, unless `overwrite` is set.
+   * Fails with `MWI_FS_ALREADY_EXISTS` when `path` exists, unless `overwrite` is set, and when
+   * `path` is a directory or lies below a file. Never replaces a file without `overwrite`: on
+   * WebHDFS a file that appears between this call and the start of the upload is reported by the
+   * first `write` or by `close` instead (same code), and `abort` then leaves that file alone.
    */
   create(path: string, options?: { overwrite?: boolean }): Promise<FileWriter>;
 
@@ -48,8 +51,9 @@ export interface FileSystem {
   exists(path: string): Promise<boolean>;
 
   /**
-   * Deletes a file, or a directory (only when empty unless `recursive`).
-   * Returns false when nothing was there.
+   * Deletes a file, or a directory (only when empty unless `recursive`; otherwise
+   * `MWI_FS_NOT_EMPTY`). Returns false when nothing was there — except that after a retry whose
+   * first attempt's answer was lost, WebHDFS returns true (that attempt most likely deleted it).
    */
   delete(path: string, options?: { recursive?: boolean }): Promise<boolean>;
 
@@ -72,7 +76,10 @@ export interface FileStatus {
 /** A file being written. Calls must not overlap: await each `write` before the next. */
 export interface FileWriter {
   readonly path: string;
-  /** Appends bytes; resolves when the bytes are accepted (back-pressure), not necessarily durable. */
+  /**
+   * Appends bytes; resolves when the bytes are accepted (back-pressure), not necessarily durable.
+   * The writer keeps its own copy: the caller may reuse `chunk` once the promise resolves.
+   */
   write(chunk: Uint8Array): Promise<void>;
   /** Bytes accepted so far. */
   readonly bytesWritten: number;

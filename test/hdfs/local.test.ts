@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { LocalFileSystem } from '../../src/hdfs/local.js';
+import { fileSystemContract, rejectsWith } from './filesystem-contract.js';
+
+const roots: string[] = [];
+after(async () => {
+  for (const root of roots) await rm(root, { recursive: true, force: true });
+});
+
+async function freshRoot(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'mwingest-localfs-'));
+  roots.push(root);
+  return root;
+}
+
+fileSystemContract('LocalFileSystem', async () => {
+  const root = await freshRoot();
+  const fs = new LocalFileSystem(root);
+  await fs.mkdirs('/test');
+  return { fs, base: '/test', cleanup: () => rm(root, { recursive: true, force: true }) };
+});
+
+describe('LocalFileSystem specifics', () => {
+  test('FileSystem paths map under the root directory and nowhere else', async () => {
+    const root = await freshRoot();
+    const outside = await freshRoot();
+    const fs = new LocalFileSystem(join(root, 'fs'));
+    await fs.writeFile('/a/b.txt', 'inside');
+    assert.equal(await readFile(join(root, 'fs', 'a', 'b.txt'), 'utf8'), 'inside');
+    await rejectsWith(fs.writeFile(`/../${outside.split('/').pop()}/x`, 'escaped'), 'MWI_FS_INVALID_PATH');
+    assert.deepEqual(await readdir(outside), []);
+    assert.equal((await fs.stat('/'))?.type, 'directory');
+  });
+
+  test('renaming a file leaves no second name behind and keeps the inode (link + unlink)', async () => {
+    const root = await freshRoot();
+    const fs = new LocalFileSystem(root);
+    await fs.writeFile('/tmp/f', 'data');
+    const inode = (await stat(join(root, 'tmp', 'f'))).ino;
+    await fs.mkdirs('/final');
+    await fs.rename('/tmp/f', '/final/f');
+    assert.deepEqual(await readdir(join(root, 'tmp')), []);
+    const moved = await stat(join(root, 'final', 'f'));
+    assert.equal(moved.ino, inode);
+    assert.equal(moved.nlink, 1);
+  });
+
+  test('a file renamed onto a name created outside mwingest is refused, not replaced', async () => {
+    const root = await freshRoot();
+    const fs = new LocalFileSystem(root);
+    await fs.writeFile('/src', 'ours');
+    await writeFile(join(root, 'dst'), 'theirs');
+    await rejectsWith(fs.rename('/src', '/dst'), 'MWI_FS_ALREADY_EXISTS', '/dst');
+    assert.equal(await readFile(join(root, 'dst'), 'utf8'), 'theirs');
+  });
+
+  test('a permission problem is MWI_FS_PERMISSION naming the path', {
+    skip: process.getuid?.() === 0,
+  }, async () => {
+    const root = await freshRoot();
+    const fs = new LocalFileSystem(root);
+    await fs.mkdirs('/locked');
+    const { chmod } = await import('node:fs/promises');
+    await chmod(join(root, 'locked'), 0o500);
+    try {
+      await rejectsWith(fs.writeFile('/locked/f', 'x'), 'MWI_FS_PERMISSION', '/locked/f');
+    } finally {
+      await chmod(join(root, 'locked'), 0o700);
+    }
+  });
+
+  test('description names the local directory', async () => {
+    const root = await freshRoot();
+    assert.equal(new LocalFileSystem(root).description, `local directory ${root}`);
+  });
+});
