@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { describeError, MwiError } from '../errors.js';
+import { openKafkaSource } from '../ingest/kafka.js';
 import type { KafkaSource } from '../ingest/kafka-client.js';
 import { MessageCodec, type MessageInspection } from '../schemas/codec.js';
 import type { DecodeErrorCode, DecodeFailure } from '../schemas/decode-error.js';
@@ -159,17 +160,9 @@ export async function* kafkaMessages(source: KafkaSource, selection: KafkaSelect
 
 export type OpenKafka = (brokers: string[]) => Promise<KafkaSource>;
 
-/**
- * Opens the Kafka source for `--brokers`. The ingest's Kafka client (src/ingest/kafka.ts,
- * `openKafkaSource`) is not in the tree yet; until it is, this says so.
- */
-export const openKafkaForValidate: OpenKafka = async (brokers) => {
-  throw new MwiError(
-    'MWI_KAFKA_UNAVAILABLE',
-    `reading from Kafka (${brokers.join(',')}) is not available in this build yet: save the message with ` +
-      "kcat -C -b <broker> -t <topic> -p <partition> -o <offset> -c 1 -e -D '' > msg.avro and run mwingest validate msg.avro",
-  );
-};
+/** Opens the Kafka source for `--brokers`: the ingest's own client, reading without a consumer group. */
+export const openKafkaForValidate: OpenKafka = (brokers) =>
+  openKafkaSource({ brokers, clientId: 'mwingest-validate' });
 
 export interface ValidateOptions {
   registry?: string;

@@ -54,7 +54,11 @@ export interface KafkaSource {
    */
   read(range: ReadRange, signal?: AbortSignal): AsyncIterable<KafkaRecord[]>;
   /** Commits consumer-group offsets, for lag monitoring only (never the source of truth). */
-  commitGroupOffsets(group: string, topic: string, offsets: { partition: number; offset: bigint }[]): Promise<void>;
+  commitGroupOffsets(
+    group: string,
+    topic: string,
+    offsets: { partition: number; offset: bigint }[],
+  ): Promise<void>;
   /** Committed consumer-group offsets of a topic (missing partitions are absent). */
   groupOffsets(group: string, topic: string): Promise<Map<number, bigint>>;
   close(): Promise<void>;

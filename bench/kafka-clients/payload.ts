@@ -1,0 +1,80 @@
+/**
+ * Benchmark payloads: one line per record, about `size` bytes, shaped like a MediaWiki search
+ * request log (ids, IPs, user agents, query words, hit lists) so compression ratios are realistic.
+ * Lines contain no newline, so `kcat -P` can produce them one record per line. Deterministic.
+ */
+
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+
+const WIKIS = ['enwiki', 'dewiki', 'frwiki', 'jawiki', 'eswiki', 'commonswiki', 'wikidatawiki', 'ruwiki'];
+const WORDS = [
+  'moon',
+  'landing',
+  'apollo',
+  'river',
+  'castle',
+  'physics',
+  'music',
+  'history',
+  'football',
+  'paris',
+];
+const AGENTS = [
+  'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0',
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1',
+  'WikipediaApp/7.4.1 (Android 14; Phone)',
+  'pywikibot/9.0 (python 3.11)',
+];
+
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function createPayloads(size: number, seed = 7): () => string {
+  const random = mulberry32(seed);
+  const int = (max: number) => Math.floor(random() * max);
+  const pick = <T>(list: readonly T[]): T => list[int(list.length)]!;
+  const hex = (length: number) => Array.from({ length }, () => '0123456789abcdef'[int(16)]).join('');
+  let ts = 1_405_382_400;
+  return () => {
+    ts += int(2);
+    const wiki = pick(WIKIS);
+    const head =
+      `{"ts":${ts},"wiki":"${wiki}","source":"web","identity":"${hex(32)}","ip":"10.${int(256)}.${int(256)}.${int(256)}",` +
+      `"userAgent":"${pick(AGENTS)}","requests":[{"query":"${pick(WORDS)} ${pick(WORDS)}","queryType":"full_text",` +
+      `"indices":["${wiki}_content"],"tookMs":${int(400)},"hitsTotal":${int(100_000)},"hits":[`;
+    let line = head;
+    while (line.length < size - 40)
+      line += `{"title":"${pick(WORDS)}_${int(10_000)}","pageId":${int(9_999_999)}},`;
+    line = `${line.slice(0, -1)}]}]`;
+    return `${line}${' '.repeat(Math.max(0, size - 1 - line.length))}}`;
+  };
+}
+
+/** Writes `count` newline-terminated payload lines to `path`; returns the total payload bytes. */
+export async function writePayloadFile(path: string, count: number, size: number): Promise<number> {
+  const next = createPayloads(size);
+  const out = createWriteStream(path);
+  let bytes = 0;
+  let chunk: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const line = next();
+    bytes += line.length;
+    chunk.push(line);
+    if (chunk.length === 2000 || i === count - 1) {
+      if (!out.write(`${chunk.join('\n')}\n`)) await once(out, 'drain');
+      chunk = [];
+    }
+  }
+  out.end();
+  await once(out, 'finish');
+  return bytes;
+}
