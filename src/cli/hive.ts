@@ -1,0 +1,303 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import { userInfo } from 'node:os';
+import { Queue } from 'bullmq';
+import { Command, InvalidArgumentError } from 'commander';
+import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { describeError, MwiError } from '../errors.js';
+import { openFileSystem } from '../hdfs/open.js';
+import { type LoadedJob, loadJob, resolveJobPath, secretFromEnv } from '../ingest/job-config.js';
+import { createLogger } from '../log.js';
+import { createHiveClient, type HiveClient, parseHiveAddress } from '../partitions/hive-client.js';
+import { datasetTables } from '../partitions/hive-ddl.js';
+import { hiveQueueName, type PartitionAddJob } from '../partitions/hive-queue.js';
+import { hiveIdentifier } from '../partitions/hive-statement.js';
+import { partitionQueueStatus, startPartitionWorker } from '../partitions/hive-worker.js';
+import { defaultRegistryRoot, SchemaRegistry } from '../schemas/registry.js';
+
+/**
+ * `mwingest hive ddl | worker | status | retry`: the tables of a job's datasets, the executor of
+ * its partition-add queue, and what that queue still holds (docs/hive.md).
+ */
+export function hiveCommand(): Command {
+  const hive = new Command('hive').summary(
+    'Hive tables and partition adds: DDL, the partition-add worker, its queue',
+  );
+  hive.addCommand(ddlCommand());
+  hive.addCommand(workerCommand());
+  hive.addCommand(statusCommand());
+  hive.addCommand(retryCommand());
+  return hive;
+}
+
+interface HiveConnectionCli {
+  hive?: string;
+  hiveUser?: string;
+  hivePasswordEnv?: string;
+}
+
+const withHiveOptions = (command: Command) =>
+  command
+    .option(
+      '--hive <host:port>',
+      'HiveServer2 Thrift binary address (default $MWINGEST_HIVE_HOST:$MWINGEST_HIVE_PORT or 127.0.0.1:10000)',
+    )
+    .option('--hive-user <name>', 'session user (default $MWINGEST_HIVE_USER, else the OS user)')
+    .option(
+      '--hive-password-env <VAR>',
+      'environment variable holding the password (LDAP/CUSTOM authentication)',
+    );
+
+function openHive(options: HiveConnectionCli, log: ReturnType<typeof createLogger>): HiveClient {
+  const env = process.env;
+  const address =
+    options.hive ?? `${env.MWINGEST_HIVE_HOST || '127.0.0.1'}:${env.MWINGEST_HIVE_PORT || '10000'}`;
+  const { host, port } = parseHiveAddress(address);
+  const password =
+    options.hivePasswordEnv === undefined
+      ? undefined
+      : secretFromEnv('--hive-password-env', options.hivePasswordEnv);
+  return createHiveClient({
+    host,
+    port,
+    username: options.hiveUser ?? (env.MWINGEST_HIVE_USER || userInfo().username),
+    ...(password === undefined ? {} : { password }),
+    log,
+  });
+}
+
+function redisOf(url: string | undefined): Redis {
+  // BullMQ needs maxRetriesPerRequest null: its blocking commands must wait, not fail.
+  return new Redis(url ?? process.env.MWINGEST_REDIS_URL ?? 'redis://127.0.0.1:6379', {
+    maxRetriesPerRequest: null,
+  });
+}
+
+async function registryOf(loaded: LoadedJob): Promise<SchemaRegistry> {
+  const { registry } = loaded.config;
+  return SchemaRegistry.load(
+    registry === undefined ? defaultRegistryRoot() : resolveJobPath(loaded, registry),
+  );
+}
+
+interface DdlCli extends HiveConnectionCli {
+  job: string;
+  dataset?: string;
+  schemaUrl?: string;
+  apply?: boolean;
+}
+
+function ddlCommand(): Command {
+  return withHiveOptions(
+    new Command('ddl')
+      .summary('print (or --apply) CREATE EXTERNAL TABLE IF NOT EXISTS for each dataset of a job')
+      .requiredOption('-j, --job <file>', 'job definition, e.g. jobs/demo.json')
+      .option('--dataset <Name>', 'only this dataset (schema name, e.g. EditAttempt)')
+      .option(
+        '--schema-url <template>',
+        'Avro tables: TBLPROPERTIES avro.schema.url instead of the literal schema; {name} and {revision} are replaced,\n' +
+          'e.g. hdfs:///wmf/event-schemas/avro/mediawiki/{name}/{revision}.avsc',
+      )
+      .option('--apply', 'run the statements against HiveServer2 instead of printing them only'),
+  )
+    .addHelpText(
+      'after',
+      `
+Each table is EXTERNAL, PARTITIONED BY (year, month, day, hour) as strings, LOCATION the dataset's root
+(the path template above the first time placeholder), STORED AS AVRO with the reader schema as
+avro.schema.literal, or STORED AS PARQUET with columns mapped from it (datasets.<Name>.format).
+An existing table is left as it is (IF NOT EXISTS): see docs/hive.md for schema upgrades.
+
+Examples:
+  mwingest hive ddl --job jobs/demo.json
+  mwingest hive ddl --job jobs/demo.json --dataset EditAttempt --apply`,
+    )
+    .action(async (options: DdlCli) => {
+      const loaded = await loadJob(options.job);
+      const tables = datasetTables(loaded, await registryOf(loaded), {
+        ...(options.dataset === undefined ? {} : { dataset: options.dataset }),
+        ...(options.schemaUrl === undefined ? {} : { schemaUrl: options.schemaUrl }),
+      });
+      const databases = [...new Set(tables.map((table) => table.database))];
+      const statements = [
+        ...databases.map(
+          (database) => `CREATE DATABASE IF NOT EXISTS ${hiveIdentifier(database, 'database')}`,
+        ),
+        ...tables.map((table) => table.statement),
+      ];
+      process.stdout.write(statements.map((statement) => `${statement};\n`).join('\n'));
+      if (!options.apply) return;
+      const log = createLogger('mwingest-hive', process.env.MWINGEST_LOG_LEVEL ?? 'warn');
+      const client = openHive(options, log);
+      try {
+        for (const statement of statements) await client.execute(statement);
+      } finally {
+        await client.close();
+      }
+      process.stderr.write(
+        `applied on ${client.address}: ${tables.map((table) => `${table.database}.${table.table}`).join(', ')}\n`,
+      );
+    });
+}
+
+interface WorkerCli extends HiveConnectionCli {
+  job: string;
+  redis?: string;
+  concurrency: number;
+  metricsPort?: number;
+}
+
+function workerCommand(): Command {
+  return withHiveOptions(
+    new Command('worker')
+      .summary("run the partition-add executor of a job's Hive queue until SIGTERM")
+      .requiredOption('-j, --job <file>', 'job definition, e.g. jobs/demo.json')
+      .option('--redis <url>', 'Redis of the queue (default $MWINGEST_REDIS_URL or redis://127.0.0.1:6379)')
+      .option('--concurrency <n>', 'partition adds at the same time', positiveInt, 1)
+      .option(
+        '--metrics-port <port>',
+        'serve Prometheus metrics on http://127.0.0.1:<port>/metrics',
+        positiveInt,
+      ),
+  )
+    .addHelpText(
+      'after',
+      `
+For each complete hour the ingest announced, checks the job against the job definition, runs
+ALTER TABLE … ADD IF NOT EXISTS PARTITION (…) LOCATION … and writes _SUCCESS in the hour directory.
+A failed add is retried with backoff and counted in mwingest_hive_partition_add_failures_total;
+\`mwingest hive status\` lists the hours still missing and why. SIGTERM or SIGINT: finish the running
+adds, then exit 0.`,
+    )
+    .action(async (options: WorkerCli) => {
+      const loaded = await loadJob(options.job);
+      const log = createLogger('mwingest-hive-worker');
+      const { fileSystem } = loaded.config;
+      const fs = await openFileSystem(
+        fileSystem.type === 'local'
+          ? { ...fileSystem, root: resolveJobPath(loaded, fileSystem.root) }
+          : fileSystem,
+      );
+      const connection = redisOf(options.redis);
+      const hive = openHive(options, log);
+      const registry = new Registry();
+      const worker = startPartitionWorker({
+        loaded,
+        fs,
+        hive,
+        connection,
+        log,
+        concurrency: options.concurrency,
+        registry,
+      });
+      let server: Server | undefined;
+      if (options.metricsPort !== undefined) server = await serveMetrics(registry, options.metricsPort);
+      log.info(
+        { queue: hiveQueueName(loaded.config.name), hive: hive.address, fs: fs.description },
+        'hive partition worker running',
+      );
+      const signal = await Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);
+      log.info({ signal }, 'stopping: finishing the running partition adds');
+      await worker.close();
+      server?.close();
+      await hive.close();
+      await fs.close();
+      connection.disconnect();
+    });
+}
+
+async function serveMetrics(registry: Registry, port: number): Promise<Server> {
+  const server = createServer((request, response) => {
+    if (request.url !== '/metrics') {
+      response.writeHead(404).end('only /metrics here\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (error: unknown) => response.writeHead(500).end(`${describeError(error)}\n`),
+    );
+  });
+  server.listen(port, '127.0.0.1');
+  try {
+    await once(server, 'listening');
+  } catch (error) {
+    throw new MwiError('MWI_USAGE', `cannot serve metrics on 127.0.0.1:${port}: ${describeError(error)}`, {
+      cause: error,
+    });
+  }
+  return server;
+}
+
+interface StatusCli {
+  job: string;
+  redis?: string;
+  json?: boolean;
+}
+
+function statusCommand(): Command {
+  return new Command('status')
+    .summary("what a job's partition-add queue holds: hours not added yet and why")
+    .requiredOption('-j, --job <file>', 'job definition, e.g. jobs/demo.json')
+    .option('--redis <url>', 'Redis of the queue (default $MWINGEST_REDIS_URL or redis://127.0.0.1:6379)')
+    .option('--json', 'print the status as JSON')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 nothing failed for good, 1 some hours failed for good (see `mwingest hive retry`)',
+    )
+    .action(async (options: StatusCli) => {
+      const loaded = await loadJob(options.job);
+      const connection = redisOf(options.redis);
+      const queue = new Queue<PartitionAddJob>(hiveQueueName(loaded.config.name), { connection });
+      try {
+        const status = await partitionQueueStatus(queue);
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+        } else {
+          const { counts } = status;
+          const lines = [
+            `queue ${status.queue}: ${counts.completed} added, ${counts.waiting} waiting, ${counts.active} running, ` +
+              `${counts.delayed} waiting to retry, ${counts.failed} failed`,
+            ...status.pending.map(
+              (item) =>
+                `  ${item.hour}  ${item.topic}  ${item.state} (attempt ${item.attemptsMade}/${item.attempts})` +
+                (item.reason === undefined ? '' : `: ${item.reason}`),
+            ),
+          ];
+          process.stdout.write(`${lines.join('\n')}\n`);
+        }
+        process.exitCode = status.counts.failed > 0 ? 1 : 0;
+      } finally {
+        await queue.close();
+        connection.disconnect();
+      }
+    });
+}
+
+function retryCommand(): Command {
+  return new Command('retry')
+    .summary('move the failed partition adds of a job back into its queue (a running worker picks them up)')
+    .requiredOption('-j, --job <file>', 'job definition, e.g. jobs/demo.json')
+    .option('--redis <url>', 'Redis of the queue (default $MWINGEST_REDIS_URL or redis://127.0.0.1:6379)')
+    .action(async (options: { job: string; redis?: string }) => {
+      const loaded = await loadJob(options.job);
+      const connection = redisOf(options.redis);
+      const queue = new Queue<PartitionAddJob>(hiveQueueName(loaded.config.name), { connection });
+      try {
+        const failed = await queue.getFailed();
+        for (const job of failed) await job.retry('failed', { resetAttemptsMade: true });
+        process.stdout.write(
+          `${failed.length} failed partition add(s) queued again: ${failed.map((job) => job.data.hour).join(', ') || 'none'}\n`,
+        );
+      } finally {
+        await queue.close();
+        connection.disconnect();
+      }
+    });
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
