@@ -7,7 +7,13 @@ import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { describeError, MwiError } from '../errors.js';
 import { openFileSystem } from '../hdfs/open.js';
-import { type LoadedJob, loadJob, resolveJobPath, secretFromEnv } from '../ingest/job-config.js';
+import {
+  type JobConfig,
+  type LoadedJob,
+  loadJob,
+  resolveJobPath,
+  secretFromEnv,
+} from '../ingest/job-config.js';
 import { createLogger } from '../log.js';
 import { createHiveClient, type HiveClient, parseHiveAddress } from '../partitions/hive-client.js';
 import { datasetTables } from '../partitions/hive-ddl.js';
@@ -49,19 +55,25 @@ const withHiveOptions = (command: Command) =>
       'environment variable holding the password (LDAP/CUSTOM authentication)',
     );
 
-function openHive(options: HiveConnectionCli, log: ReturnType<typeof createLogger>): HiveClient {
+/** Where HiveServer2 is: the flag, else the job's `hive` section, else the environment, else 127.0.0.1:10000. */
+function openHive(
+  options: HiveConnectionCli,
+  log: ReturnType<typeof createLogger>,
+  job?: JobConfig,
+): HiveClient {
   const env = process.env;
   const address =
-    options.hive ?? `${env.MWINGEST_HIVE_HOST || '127.0.0.1'}:${env.MWINGEST_HIVE_PORT || '10000'}`;
+    options.hive ??
+    job?.hive.server ??
+    `${env.MWINGEST_HIVE_HOST || '127.0.0.1'}:${env.MWINGEST_HIVE_PORT || '10000'}`;
   const { host, port } = parseHiveAddress(address);
-  const password =
-    options.hivePasswordEnv === undefined
-      ? undefined
-      : secretFromEnv('--hive-password-env', options.hivePasswordEnv);
+  const passwordKey = options.hivePasswordEnv === undefined ? 'hive.passwordEnv' : '--hive-password-env';
+  const passwordEnv = options.hivePasswordEnv ?? job?.hive.passwordEnv;
+  const password = passwordEnv === undefined ? undefined : secretFromEnv(passwordKey, passwordEnv);
   return createHiveClient({
     host,
     port,
-    username: options.hiveUser ?? (env.MWINGEST_HIVE_USER || userInfo().username),
+    username: options.hiveUser ?? job?.hive.user ?? (env.MWINGEST_HIVE_USER || userInfo().username),
     ...(password === undefined ? {} : { password }),
     log,
   });
@@ -129,7 +141,7 @@ Examples:
       process.stdout.write(statements.map((statement) => `${statement};\n`).join('\n'));
       if (!options.apply) return;
       const log = createLogger('mwingest-hive', process.env.MWINGEST_LOG_LEVEL ?? 'warn');
-      const client = openHive(options, log);
+      const client = openHive(options, log, loaded.config);
       try {
         for (const statement of statements) await client.execute(statement);
       } finally {
@@ -180,7 +192,7 @@ adds, then exit 0.`,
           : fileSystem,
       );
       const connection = redisOf(options.redis);
-      const hive = openHive(options, log);
+      const hive = openHive(options, log, loaded.config);
       const registry = new Registry();
       const worker = startPartitionWorker({
         loaded,

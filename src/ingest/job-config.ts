@@ -28,7 +28,8 @@ const revisionText = z
   .union([z.string(), z.number().int()])
   .transform((value) => String(value))
   .refine((value) => /^[1-9]\d{11,}$/.test(value), {
-    message: 'expected a schema revision id such as 121456865906 (version ≥ 10 followed by a 10-digit unix time)',
+    message:
+      'expected a schema revision id such as 121456865906 (version ≥ 10 followed by a 10-digit unix time)',
   });
 
 const timestampFormat = z
@@ -64,13 +65,17 @@ const timestampSpec = z.strictObject({
   format: timestampFormat.default('unix_seconds'),
 });
 
-const hiveIdentifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a Hive identifier: letters, digits, _');
+const hiveIdentifier = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a Hive identifier: letters, digits, _');
 
 const datasetSchema = z.strictObject({
   /** The reader schema revision the hour files are written with. @defaultValue the latest revision in the registry */
   readerRevision: revisionText.optional(),
   /** Overrides the job's timestamp field/format for this dataset. */
-  timestamp: z.strictObject({ field: z.string().min(1).optional(), format: timestampFormat.optional() }).optional(),
+  timestamp: z
+    .strictObject({ field: z.string().min(1).optional(), format: timestampFormat.optional() })
+    .optional(),
   /** The Hive table of this dataset. @defaultValue job `hive.database`, table = lower-cased schema name */
   hive: z.strictObject({ database: hiveIdentifier.optional(), table: hiveIdentifier.optional() }).optional(),
   /** Output file format. @defaultValue "avro" */
@@ -146,13 +151,20 @@ const jobSchema = z.strictObject({
       /** Avro container codec. @defaultValue "snappy" */
       codec: z.enum(['snappy', 'deflate', 'null']).default('snappy'),
       /** Uncompressed bytes per Avro block. @defaultValue 65536 */
-      blockBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(65_536),
+      blockBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(64 * 1024 * 1024)
+        .default(65_536),
     })
     .prefault({}),
   /** The job-wide timestamp field and format; datasets may override. */
   timestamp: timestampSpec.prefault({}),
   /** Per schema name (`CirrusSearchRequestSet`), settings that differ from the job's. */
-  datasets: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'expected a schema name'), datasetSchema).default({}),
+  datasets: z
+    .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'expected a schema name'), datasetSchema)
+    .default({}),
   limits: z
     .strictObject({
       /** Stop reading a partition after this many records in one run; the next run continues. */
@@ -186,6 +198,12 @@ const jobSchema = z.strictObject({
     .strictObject({
       /** @defaultValue "wmf_raw" */
       database: hiveIdentifier.default('wmf_raw'),
+      /** HiveServer2 Thrift binary address for partition adds and DDL. @defaultValue "127.0.0.1:10000" */
+      server: hostPort.optional(),
+      /** Session user. @defaultValue the OS user */
+      user: z.string().min(1).optional(),
+      /** Name of the environment variable holding the password (LDAP/CUSTOM authentication). */
+      passwordEnv: z.string().min(1).optional(),
     })
     .prefault({}),
   schedule: z
@@ -254,7 +272,12 @@ export function parseJobConfig(value: unknown, source: string): JobConfig {
   throw new MwiError(
     'MWI_CONFIG_INVALID',
     `${source} is not a valid job definition:\n${lines.join('\n')}\nSee jobs/README.md for every key and its default.`,
-    { details: { source, issues: result.error.issues.map((issue) => ({ key: keyOf(issue.path), message: issue.message })) } },
+    {
+      details: {
+        source,
+        issues: result.error.issues.map((issue) => ({ key: keyOf(issue.path), message: issue.message })),
+      },
+    },
   );
 }
 
@@ -272,9 +295,13 @@ export async function loadJob(path: string): Promise<LoadedJob> {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new MwiError('MWI_CONFIG_INVALID', `job file ${path} is not valid JSON: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new MwiError(
+      'MWI_CONFIG_INVALID',
+      `job file ${path} is not valid JSON: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   return { config: parseJobConfig(json, path), path: absolute, baseDir: dirname(absolute) };
 }
@@ -288,7 +315,10 @@ export function resolveJobPath(job: LoadedJob, path: string): string {
 export function secretFromEnv(key: string, variable: string, env: NodeJS.ProcessEnv = process.env): string {
   const value = env[variable];
   if (value === undefined || value === '') {
-    throw new MwiError('MWI_CONFIG_INVALID', `${key} names the environment variable ${variable}, which is not set`);
+    throw new MwiError(
+      'MWI_CONFIG_INVALID',
+      `${key} names the environment variable ${variable}, which is not set`,
+    );
   }
   return value;
 }

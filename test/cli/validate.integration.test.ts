@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { openKafkaSink } from '../../src/ingest/kafka.js';
 import type { KafkaSink } from '../../src/ingest/kafka-client.js';
 import { MessageCodec } from '../../src/schemas/codec.js';
-import { SchemaRegistry, defaultRegistryRoot } from '../../src/schemas/registry.js';
+import { defaultRegistryRoot, SchemaRegistry } from '../../src/schemas/registry.js';
 import { requireStack, uniqueName } from '../support/stack.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'mwingest.js');
@@ -46,12 +46,19 @@ describe('mwingest validate reading from the real Kafka', () => {
     const codec = new MessageCodec(registry);
     const entry = registry.latest('EditAttempt')!;
     revision = entry.revision;
-    const record = { ...(entry.type.random() as Record<string, unknown>), ts: 1_700_000_000, wiki: 'enwiki' };
+    const record = {
+      ...(entry.type.random() as unknown as Record<string, unknown>),
+      ts: 1_700_000_000,
+      wiki: 'enwiki',
+    };
     const good = codec.encode(revision, record);
     const wrongMagic = Buffer.from(good);
     wrongMagic[0] = 0x01;
     // Partition 1: offsets 0 and 1 are good, 2 has a wrong magic byte.
-    await sink.produce(topic, [good, good, wrongMagic].map((value) => ({ value, partition: 1 })));
+    await sink.produce(
+      topic,
+      [good, good, wrongMagic].map((value) => ({ value, partition: 1 })),
+    );
   });
 
   after(async () => {
@@ -60,7 +67,17 @@ describe('mwingest validate reading from the real Kafka', () => {
   });
 
   test('one message at an offset: decoded, exit 0', async () => {
-    const result = await validate(['--brokers', brokers, '--topic', topic, '--partition', '1', '--offset', '0', '--json']);
+    const result = await validate([
+      '--brokers',
+      brokers,
+      '--topic',
+      topic,
+      '--partition',
+      '1',
+      '--offset',
+      '0',
+      '--json',
+    ]);
     assert.equal(result.code, 0, result.stderr);
     const message = JSON.parse(result.stdout.trim());
     assert.equal(String(message.revision), revision.toString());
@@ -69,16 +86,43 @@ describe('mwingest validate reading from the real Kafka', () => {
   });
 
   test('the last messages of a partition: the worst exit code, every problem named', async () => {
-    const result = await validate(['--brokers', brokers, '--topic', topic, '--partition', '1', '--offset', 'latest', '--count', '3', '--json']);
+    const result = await validate([
+      '--brokers',
+      brokers,
+      '--topic',
+      topic,
+      '--partition',
+      '1',
+      '--offset',
+      'latest',
+      '--count',
+      '3',
+      '--json',
+    ]);
     assert.equal(result.code, 3, 'a wrong magic byte is "not a MediaWiki Avro message"');
-    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     assert.equal(lines.length, 3);
-    assert.deepEqual(lines.map((l) => l.errors.length), [0, 0, 1]);
+    assert.deepEqual(
+      lines.map((l) => l.errors.length),
+      [0, 0, 1],
+    );
     assert.match(JSON.stringify(lines[2].errors), /magic/i);
   });
 
   test('an empty partition says there is nothing at the offset (usage, exit 2)', async () => {
-    const result = await validate(['--brokers', brokers, '--topic', topic, '--partition', '0', '--offset', 'earliest']);
+    const result = await validate([
+      '--brokers',
+      brokers,
+      '--topic',
+      topic,
+      '--partition',
+      '0',
+      '--offset',
+      'earliest',
+    ]);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /partition 0|nothing|empty/i);
   });

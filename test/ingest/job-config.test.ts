@@ -13,7 +13,11 @@ import {
   topicMatcher,
 } from '../../src/ingest/job-config.js';
 
-const minimal = { name: 'demo', kafka: { brokers: ['127.0.0.1:9092'] }, fileSystem: { type: 'local', root: 'out' } };
+const minimal = {
+  name: 'demo',
+  kafka: { brokers: ['127.0.0.1:9092'] },
+  fileSystem: { type: 'local', root: 'out' },
+};
 
 function problemsOf(value: unknown): string {
   try {
@@ -54,12 +58,18 @@ describe('job definitions', () => {
   });
 
   test('a missing required key is reported as missing', () => {
-    assert.match(problemsOf({ name: 'demo', fileSystem: { type: 'local', root: 'x' } }), /kafka: .*\(missing\)/);
+    assert.match(
+      problemsOf({ name: 'demo', fileSystem: { type: 'local', root: 'x' } }),
+      /kafka: .*\(missing\)/,
+    );
     assert.match(problemsOf({ ...minimal, fileSystem: { type: 'gcs' } }), /fileSystem\.type/);
   });
 
   test('hive names that could inject HQL are refused at load', () => {
-    const message = problemsOf({ ...minimal, datasets: { ApiAction: { hive: { table: 'x; DROP TABLE y' } } } });
+    const message = problemsOf({
+      ...minimal,
+      datasets: { ApiAction: { hive: { table: 'x; DROP TABLE y' } } },
+    });
     assert.match(message, /datasets\.ApiAction\.hive\.table: expected a Hive identifier/);
   });
 
@@ -68,7 +78,13 @@ describe('job definitions', () => {
       {
         ...minimal,
         timestamp: { format: 'unix_milliseconds' },
-        datasets: { ApiAction: { readerRevision: 101453221640, timestamp: { field: 'meta.dt' }, hive: { table: 'api' } } },
+        datasets: {
+          ApiAction: {
+            readerRevision: 101453221640,
+            timestamp: { field: 'meta.dt' },
+            hive: { table: 'api' },
+          },
+        },
       },
       'jobs/test.json',
     );
@@ -101,22 +117,37 @@ describe('job definitions', () => {
 
   test('secrets come from the environment and the error never shows a value', () => {
     assert.equal(secretFromEnv('kafka.sasl.passwordEnv', 'PW', { PW: 's3cret' }), 's3cret');
-    assert.throws(() => secretFromEnv('kafka.sasl.passwordEnv', 'PW', {}), /kafka\.sasl\.passwordEnv names the environment variable PW, which is not set/);
+    assert.throws(
+      () => secretFromEnv('kafka.sasl.passwordEnv', 'PW', {}),
+      /kafka\.sasl\.passwordEnv names the environment variable PW, which is not set/,
+    );
   });
 });
 
 describe('job definitions: path template and timestamp format', () => {
   test('a path template without the dataset is refused at load, naming the key', () => {
     assert.throws(
-      () => parseJobConfig({ ...minimal, output: { pathTemplate: '<root>/{yyyy}/{MM}/{dd}/{HH}' } }, 'jobs/test.json'),
-      (error) => isMwiError(error, 'MWI_CONFIG_INVALID') && /output\.pathTemplate: .*<topic> or <name>/.test(error.message),
+      () =>
+        parseJobConfig(
+          { ...minimal, output: { pathTemplate: '<root>/{yyyy}/{MM}/{dd}/{HH}' } },
+          'jobs/test.json',
+        ),
+      (error) =>
+        isMwiError(error, 'MWI_CONFIG_INVALID') &&
+        /output\.pathTemplate: .*<topic> or <name>/.test(error.message),
     );
   });
 
   test('a SimpleDateFormat letter without an equivalent is refused at load, naming the key', () => {
     assert.throws(
-      () => parseJobConfig({ ...minimal, datasets: { ApiAction: { timestamp: { format: 'yyyy-ww' } } } }, 'jobs/test.json'),
-      (error) => isMwiError(error, 'MWI_CONFIG_INVALID') && /datasets\.ApiAction\.timestamp\.format: .*"w"/.test(error.message),
+      () =>
+        parseJobConfig(
+          { ...minimal, datasets: { ApiAction: { timestamp: { format: 'yyyy-ww' } } } },
+          'jobs/test.json',
+        ),
+      (error) =>
+        isMwiError(error, 'MWI_CONFIG_INVALID') &&
+        /datasets\.ApiAction\.timestamp\.format: .*"w"/.test(error.message),
     );
   });
 
@@ -130,5 +161,24 @@ describe('job definitions: path template and timestamp format', () => {
       'jobs/test.json',
     );
     assert.equal(job.output.pathTemplate, '<root>/<name>/{yyyy}/{MM}/{dd}/{HH}');
+  });
+});
+
+describe('job definitions: Hive connection', () => {
+  test('hive.server, hive.user and hive.passwordEnv are read; a bad address names the key', () => {
+    const job = parseJobConfig(
+      {
+        ...minimal,
+        hive: { server: 'an-coord1001.eqiad.wmnet:10000', user: 'analytics', passwordEnv: 'HIVE_PASSWORD' },
+      },
+      'jobs/test.json',
+    );
+    assert.equal(job.hive.server, 'an-coord1001.eqiad.wmnet:10000');
+    assert.equal(job.hive.database, 'wmf_raw');
+    assert.throws(
+      () => parseJobConfig({ ...minimal, hive: { server: 'an-coord1001' } }, 'jobs/test.json'),
+      (error) =>
+        isMwiError(error, 'MWI_CONFIG_INVALID') && /hive\.server: expected "host:port"/.test(error.message),
+    );
   });
 });
