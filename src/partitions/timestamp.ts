@@ -17,7 +17,9 @@ export interface TimestampSpec {
   format: string;
 }
 
-export type TimestampResult = { ok: true; epochMs: number } | { ok: false; code: TimestampErrorCode; message: string };
+export type TimestampResult =
+  | { ok: true; epochMs: number }
+  | { ok: false; code: TimestampErrorCode; message: string };
 
 export const TimestampErrorCodes = ['MISSING_TIMESTAMP', 'BAD_TIMESTAMP', 'TIMESTAMP_OUT_OF_RANGE'] as const;
 export type TimestampErrorCode = (typeof TimestampErrorCodes)[number];
@@ -34,18 +36,15 @@ export interface TimestampRange {
 const WIKIPEDIA_EPOCH_MS = Date.UTC(2001, 0, 15);
 
 export type TimestampExtractor = (record: Record<string, unknown>) => TimestampResult;
+/** Turns the value of the time field (already read from the record) into a time. */
+export type TimestampParser = (value: unknown) => TimestampResult;
 
-export function createTimestampExtractor(spec: TimestampSpec, range: TimestampRange = {}): TimestampExtractor {
+export function createTimestampExtractor(
+  spec: TimestampSpec,
+  range: TimestampRange = {},
+): TimestampExtractor {
   const path = spec.field.split('.');
-  if (path.some((part) => part === '')) {
-    throw new MwiError('MWI_CONFIG_INVALID', `timestamp.field "${spec.field}" is not a field name or dotted path`);
-  }
-  const parse = parserFor(spec.format);
-  const minMs = range.minMs ?? WIKIPEDIA_EPOCH_MS;
-  const maxFutureMs = range.maxFutureMs ?? 86_400_000;
-  const now = range.now ?? Date.now;
-  const field = spec.field;
-
+  const parse = createTimestampParser(spec, range);
   return (record) => {
     let value: unknown = record;
     for (const part of path) {
@@ -55,6 +54,24 @@ export function createTimestampExtractor(spec: TimestampSpec, range: TimestampRa
       }
       value = (value as Record<string, unknown>)[part];
     }
+    return parse(value);
+  };
+}
+
+export function createTimestampParser(spec: TimestampSpec, range: TimestampRange = {}): TimestampParser {
+  if (spec.field.split('.').some((part) => part === '')) {
+    throw new MwiError(
+      'MWI_CONFIG_INVALID',
+      `timestamp.field "${spec.field}" is not a field name or dotted path`,
+    );
+  }
+  const parse = parserFor(spec.format);
+  const minMs = range.minMs ?? WIKIPEDIA_EPOCH_MS;
+  const maxFutureMs = range.maxFutureMs ?? 86_400_000;
+  const now = range.now ?? Date.now;
+  const field = spec.field;
+
+  return (value) => {
     if (value === undefined || value === null || value === 0 || value === 0n || value === '') {
       return {
         ok: false,
@@ -90,14 +107,18 @@ function parserFor(format: string): (value: unknown) => number | string {
       return numberOf;
     case 'ISO-8601':
       return (value) => {
-        if (typeof value !== 'string') return `expected an ISO-8601 string, got ${typeof value} ${printable(value)}`;
+        if (typeof value !== 'string')
+          return `expected an ISO-8601 string, got ${typeof value} ${printable(value)}`;
         const time = DateTime.fromISO(value, { zone: 'utc' });
-        return time.isValid ? time.toMillis() : `"${value}" is not ISO-8601 (${time.invalidExplanation ?? time.invalidReason})`;
+        return time.isValid
+          ? time.toMillis()
+          : `"${value}" is not ISO-8601 (${time.invalidExplanation ?? time.invalidReason})`;
       };
     default: {
       const luxonFormat = luxonFormatOf(format);
       return (value) => {
-        if (typeof value !== 'string') return `expected a string like "${format}", got ${typeof value} ${printable(value)}`;
+        if (typeof value !== 'string')
+          return `expected a string like "${format}", got ${typeof value} ${printable(value)}`;
         const time = DateTime.fromFormat(value, luxonFormat, { zone: 'utc', locale: 'en-US' });
         return time.isValid ? time.toMillis() : `"${value}" does not match the pattern "${format}"`;
       };
@@ -113,8 +134,10 @@ function numberOf(value: unknown): number | string {
 }
 
 function hintFor(format: string, parsedMs: number): string {
-  if (format === 'unix_seconds' && parsedMs > Date.UTC(3000, 0, 1)) return '; it looks like milliseconds: set timestamp.format to "unix_milliseconds"';
-  if (format === 'unix_milliseconds' && parsedMs < WIKIPEDIA_EPOCH_MS && parsedMs > 0) return '; it looks like seconds: set timestamp.format to "unix_seconds"';
+  if (format === 'unix_seconds' && parsedMs > Date.UTC(3000, 0, 1))
+    return '; it looks like milliseconds: set timestamp.format to "unix_milliseconds"';
+  if (format === 'unix_milliseconds' && parsedMs < WIKIPEDIA_EPOCH_MS && parsedMs > 0)
+    return '; it looks like seconds: set timestamp.format to "unix_seconds"';
   return '';
 }
 
@@ -179,13 +202,19 @@ export function luxonFormatOf(pattern: string, key = 'timestamp.format'): string
       case 'X':
         return count === 1 ? 'Z' : count === 2 ? 'ZZZ' : 'ZZ'; // -08, -0800, -08:00
       default:
-        throw bad(`the letter "${letter}" has no equivalent here; use y M d H h m s S a E Z X and quoted text`);
+        throw bad(
+          `the letter "${letter}" has no equivalent here; use y M d H h m s S a E Z X and quoted text`,
+        );
     }
   }
   function bad(reason: string): MwiError {
-    return new MwiError('MWI_CONFIG_INVALID', `${key} "${pattern}" is not a usable SimpleDateFormat pattern: ${reason}`, {
-      details: { key, value: pattern },
-    });
+    return new MwiError(
+      'MWI_CONFIG_INVALID',
+      `${key} "${pattern}" is not a usable SimpleDateFormat pattern: ${reason}`,
+      {
+        details: { key, value: pattern },
+      },
+    );
   }
 }
 

@@ -44,6 +44,13 @@ export type BodyCheckResult =
 export interface BodyChecker {
   /** Checks `body[0..length)` is exactly one record. */
   check(body: Uint8Array, checkUtf8?: boolean): BodyCheckResult;
+  /**
+   * With `captureField`: after a successful `check`, the byte offset where that top-level field's
+   * value starts (decode it with `capturedType`); -1 otherwise.
+   */
+  readonly capturedAt: number;
+  /** The avsc type of the captured field. */
+  readonly capturedType: avro.Type | undefined;
 }
 
 /**
@@ -110,7 +117,11 @@ function readVarint(buf: Uint8Array, pos: number, end: number, maxBytes: number)
   return value % 2 === 1 ? -(value + 1) / 2 : value / 2;
 }
 
-export function createBodyChecker(type: avro.Type): BodyChecker {
+/**
+ * @param captureField a top-level field of the record whose value's position the walk notes on the
+ *   way (the ingest reads the record's timestamp there instead of decoding the whole record).
+ */
+export function createBodyChecker(type: avro.Type, captureField?: string): BodyChecker {
   const state: WalkState = {
     checkUtf8: false,
     zeroWidthItems: 0,
@@ -380,11 +391,42 @@ export function createBodyChecker(type: avro.Type): BodyChecker {
     };
   }
 
-  const root = stepOf(type);
+  let capturedAt = -1;
+  let capturedType: avro.Type | undefined;
+  let root = stepOf(type);
+  const rootFields = (type as AnyType).fields;
+  const captureIndex =
+    captureField === undefined || rootFields === undefined
+      ? -1
+      : rootFields.findIndex((f) => f.name === captureField);
+  if (captureIndex >= 0) {
+    // The root record walked field by field like any record, noting where the captured one starts.
+    // Recursive references to the root type still go through the plain step.
+    const fields = rootFields!.map((field) => ({ name: field.name, step: stepOf(field.type) }));
+    capturedType = rootFields![captureIndex]!.type;
+    root = (buf, pos, end) => {
+      let at = pos;
+      for (let i = 0; i < fields.length; i++) {
+        if (i === captureIndex) capturedAt = at;
+        const field = fields[i]!;
+        at = field.step(buf, at, end);
+        if (at === FAIL) {
+          state.segments.push(`.${field.name}`);
+          return FAIL;
+        }
+      }
+      return at;
+    };
+  }
   return {
+    get capturedAt() {
+      return capturedAt;
+    },
+    capturedType,
     check(body, checkUtf8 = false) {
       state.checkUtf8 = checkUtf8;
       state.zeroWidthItems = 0;
+      capturedAt = -1;
       let end: number;
       try {
         end = root(body, 0, body.length);
@@ -393,12 +435,15 @@ export function createBodyChecker(type: avro.Type): BodyChecker {
         end = invalid(0, `the record nests too deeply to check (${(error as Error).message})`);
       }
       if (end === FAIL) {
+        capturedAt = -1;
         const path = state.segments.reverse().join('').replace(/^\./, '');
         state.segments.length = 0;
         return { ok: false, kind: state.kind, position: state.position, reason: state.reason, path };
       }
-      if (end < body.length)
+      if (end < body.length) {
+        capturedAt = -1;
         return { ok: false, kind: 'trailing', position: end, trailing: body.length - end };
+      }
       return { ok: true };
     },
   };

@@ -33,6 +33,18 @@ export interface DecodeOptions {
   checkUtf8?: boolean;
 }
 
+export interface IngestDecodeOptions extends DecodeOptions {
+  /** The record's time field: a top-level name, or a dotted path into nested records. */
+  timestampField: string;
+}
+
+/**
+ * What the ingest needs of a message: its body, checked, in the reader's encoding when possible,
+ * and its time field. `record` is built only when the body must be re-encoded (`bodyIsReaderEncoding`
+ * false) or the time field is nested; otherwise it is `undefined`.
+ */
+export type IngestDecodeResult = (DecodedMessage & { timestamp: unknown }) | FailedMessage;
+
 export interface CodecOptions {
   /** Default for `DecodeOptions.checkUtf8`. @defaultValue false (avsc and Java replace bad bytes with U+FFFD) */
   checkUtf8?: boolean;
@@ -98,6 +110,10 @@ export class MessageCodec {
   private lastWriter: SchemaEntry | undefined;
   private lastChecker: BodyChecker | undefined;
   private lastCheckerOf: SchemaEntry | undefined;
+  private readonly capturingCheckers = new Map<SchemaEntry, Map<string, BodyChecker>>();
+  private lastCapturing: BodyChecker | undefined;
+  private lastCapturingOf: SchemaEntry | undefined;
+  private lastCapturingField: string | undefined;
   private lastResolution: Resolution | undefined;
   private lastResolutionKey: [SchemaEntry, SchemaEntry] | undefined;
   private scratch = Buffer.allocUnsafe(64 * 1024);
@@ -109,6 +125,23 @@ export class MessageCodec {
 
   /** Decodes one Kafka message value. Never throws. */
   decode(message: Buffer, options: DecodeOptions = NO_OPTIONS): DecodeResult {
+    return this.decodeMessage(message, options, undefined) as DecodeResult;
+  }
+
+  /**
+   * The ingest's hot path: like `decode`, but when the body already is the reader's encoding the
+   * record is not built at all — the body check notes where the top-level time field starts and
+   * only that value is read. Never throws.
+   */
+  decodeForIngest(message: Buffer, options: IngestDecodeOptions): IngestDecodeResult {
+    return this.decodeMessage(message, options, options.timestampField) as IngestDecodeResult;
+  }
+
+  private decodeMessage(
+    message: Buffer,
+    options: DecodeOptions,
+    timestampField: string | undefined,
+  ): DecodeResult | IngestDecodeResult {
     if (message.length < HEADER_LENGTH || message[0] !== MAGIC_BYTE) {
       const header = parseHeader(message);
       return header.ok
@@ -142,7 +175,9 @@ export class MessageCodec {
       );
     }
     const body = message.subarray(HEADER_LENGTH);
-    const checked = this.checkerOf(writer).check(body, options.checkUtf8 ?? this.checkUtf8);
+    const checker =
+      timestampField === undefined ? this.checkerOf(writer) : this.capturingCheckerOf(writer, timestampField);
+    const checked = checker.check(body, options.checkUtf8 ?? this.checkUtf8);
     if (!checked.ok) {
       const failure = bodyFailure(checked, writer, body.length);
       return this.fail(failure.code, failure.message, revision, writer);
@@ -161,18 +196,48 @@ export class MessageCodec {
       reader = found;
     }
     try {
-      if (reader === writer) {
-        const record = writer.type.fromBuffer(body, undefined, true);
-        return { ok: true, revision, writer, reader, record, body, bodyIsReaderEncoding: true };
+      let sameEncoding = reader === writer;
+      let resolver: Resolver | undefined;
+      if (!sameEncoding) {
+        const resolution = this.resolutionOf(writer, reader);
+        if ('failure' in resolution) return this.fail('UNRESOLVABLE', resolution.failure, revision, writer);
+        if ('sameEncoding' in resolution) sameEncoding = true;
+        else resolver = resolution.resolver;
       }
-      const resolution = this.resolutionOf(writer, reader);
-      if ('failure' in resolution) return this.fail('UNRESOLVABLE', resolution.failure, revision, writer);
-      if ('sameEncoding' in resolution) {
-        const record = reader.type.fromBuffer(body, undefined, true);
-        return { ok: true, revision, writer, reader, record, body, bodyIsReaderEncoding: true };
+      if (timestampField === undefined) {
+        const record = sameEncoding
+          ? reader.type.fromBuffer(body, undefined, true)
+          : reader.type.fromBuffer(body, resolver, true);
+        return { ok: true, revision, writer, reader, record, body, bodyIsReaderEncoding: sameEncoding };
       }
-      const record = reader.type.fromBuffer(body, resolution.resolver, true);
-      return { ok: true, revision, writer, reader, record, body, bodyIsReaderEncoding: false };
+      if (sameEncoding && checker.capturedAt >= 0) {
+        const timestamp = checker.capturedType!.decode(body, checker.capturedAt).value;
+        return {
+          ok: true,
+          revision,
+          writer,
+          reader,
+          record: undefined,
+          timestamp,
+          body,
+          bodyIsReaderEncoding: true,
+        };
+      }
+      // Re-encoding needs the record anyway; a nested time field is read from it.
+      const record = sameEncoding
+        ? reader.type.fromBuffer(body, undefined, true)
+        : reader.type.fromBuffer(body, resolver, true);
+      const timestamp = fieldAt(record, timestampField);
+      return {
+        ok: true,
+        revision,
+        writer,
+        reader,
+        record,
+        timestamp,
+        body,
+        bodyIsReaderEncoding: sameEncoding,
+      };
     } catch (error) {
       // The body check makes this unreachable; if it ever is reached, it is still a bad message, not a crash.
       return this.fail(
@@ -252,6 +317,25 @@ export class MessageCodec {
   /** The Avro body alone (no header) of `record` in `entry`'s schema. Throws `MwiError` on a bad record. */
   encodeBody(entry: SchemaEntry, record: unknown): Buffer {
     return this.encodeWith(entry, record, false);
+  }
+
+  /** The body checker of a writer schema that notes where the top-level `field` starts (cached). */
+  private capturingCheckerOf(writer: SchemaEntry, field: string): BodyChecker {
+    if (writer === this.lastCapturingOf && field === this.lastCapturingField) return this.lastCapturing!;
+    let byField = this.capturingCheckers.get(writer);
+    if (byField === undefined) {
+      byField = new Map();
+      this.capturingCheckers.set(writer, byField);
+    }
+    let checker = byField.get(field);
+    if (checker === undefined) {
+      checker = createBodyChecker(writer.type, field.includes('.') ? undefined : field);
+      byField.set(field, checker);
+    }
+    this.lastCapturingOf = writer;
+    this.lastCapturingField = field;
+    this.lastCapturing = checker;
+    return checker;
   }
 
   /** The body checker of a writer schema (cached). */
@@ -445,4 +529,14 @@ function invalidPaths(type: avro.Type, record: unknown): string {
     },
   });
   return found.length > 0 ? found.join('; ') : 'avsc refused it (check field types)';
+}
+
+/** The value at a dotted path of a record, or undefined. */
+function fieldAt(record: unknown, path: string): unknown {
+  let value = record;
+  for (const part of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
 }

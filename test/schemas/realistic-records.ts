@@ -4,7 +4,7 @@
  * (~150 bytes). Deterministic for a seed.
  */
 
-export const WMF_FIXTURES = '/work/shared/fixtures/wmf-event-schemas';
+export { WMF_FIXTURES } from '../support/fixtures.js';
 export const CIRRUS = 'CirrusSearchRequestSet';
 export const CIRRUS_NEWEST = 121456865906n;
 export const API_ACTION = 101453221640n;

@@ -14,21 +14,21 @@ import { pino } from 'pino';
 import { uncompressSync } from 'snappy';
 import type { PlannedMessage } from '../../src/demo/traffic.js';
 import type { FileSystem } from '../../src/hdfs/filesystem.js';
+import type { ErrorRecord } from '../../src/ingest/error-file.js';
 import { type LoadedJob, loadJob } from '../../src/ingest/job-config.js';
 import type { KafkaSink } from '../../src/ingest/kafka-client.js';
-import type { ErrorRecord } from '../../src/ingest/error-file.js';
 import { avroTypeOf } from '../../src/schemas/avro-type.js';
 import type { SchemaRegistry } from '../../src/schemas/registry.js';
+import { WMF_FIXTURES } from './fixtures.js';
 import type { StackConfig } from './stack.js';
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const wmfFixtures = join(projectRoot, '..', 'shared', 'fixtures', 'wmf-event-schemas');
 
 /** A registry root with the project's schemas and the real MediaWiki ones (read from the fixtures). */
 export async function mixedRegistryRoot(): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'mwingest-registry-'));
   await cp(join(projectRoot, 'event-schemas', 'avro'), join(root, 'avro'), { recursive: true });
-  await cp(join(wmfFixtures, 'avro'), join(root, 'avro'), { recursive: true });
+  await cp(join(WMF_FIXTURES, 'avro'), join(root, 'avro'), { recursive: true });
   return root;
 }
 
@@ -62,10 +62,16 @@ export async function writeTestJob(options: TestJobOptions): Promise<LoadedJob> 
 
 export async function produceMessages(sink: KafkaSink, messages: PlannedMessage[]): Promise<void> {
   const byTopic = new Map<string, PlannedMessage[]>();
-  for (const message of messages) byTopic.set(message.topic, [...(byTopic.get(message.topic) ?? []), message]);
+  for (const message of messages)
+    byTopic.set(message.topic, [...(byTopic.get(message.topic) ?? []), message]);
   for (const [topic, list] of byTopic) {
     for (let i = 0; i < list.length; i += 2000) {
-      await sink.produce(topic, list.slice(i, i + 2000).map((m) => ({ value: m.value, partition: m.partition, timestamp: m.timestampMs })));
+      await sink.produce(
+        topic,
+        list
+          .slice(i, i + 2000)
+          .map((m) => ({ value: m.value, partition: m.partition, timestamp: m.timestampMs })),
+      );
     }
   }
 }
@@ -84,17 +90,21 @@ export async function listFilesRecursively(fs: FileSystem, dir: string): Promise
 }
 
 /** Decodes an Avro container file with avsc (its own reader, with the Avro codecs). */
-export async function decodeContainer(bytes: Buffer): Promise<{ schema: unknown; codec: string; records: unknown[] }> {
+export async function decodeContainer(
+  bytes: Buffer,
+): Promise<{ schema: unknown; codec: string; records: unknown[] }> {
   const records: unknown[] = [];
   let meta: Record<string, Buffer> = {};
   const decoder = new avro.streams.BlockDecoder({
     codecs: {
-      null: (buffer: Buffer, callback: (error: Error | null, data?: Buffer) => void) => callback(null, buffer),
+      null: (buffer: Buffer, callback: (error: Error | null, data?: Buffer) => void) =>
+        callback(null, buffer),
       deflate: zlib.inflateRaw,
       snappy: (buffer: Buffer, callback: (error: Error | null, data?: Buffer) => void) => {
         try {
           const data = uncompressSync(buffer.subarray(0, buffer.length - 4)) as Buffer;
-          if (zlib.crc32(data) !== buffer.readUInt32BE(buffer.length - 4)) throw new Error('snappy block CRC mismatch');
+          if (zlib.crc32(data) !== buffer.readUInt32BE(buffer.length - 4))
+            throw new Error('snappy block CRC mismatch');
           callback(null, data);
         } catch (error) {
           callback(error as Error);
@@ -112,15 +122,26 @@ export async function decodeContainer(bytes: Buffer): Promise<{ schema: unknown;
     decoder.on('error', reject);
     Readable.from([bytes]).pipe(decoder);
   });
-  return { schema: JSON.parse(meta['avro.schema']!.toString()), codec: meta['avro.codec']!.toString(), records };
+  return {
+    schema: JSON.parse(meta['avro.schema']!.toString()),
+    codec: meta['avro.codec']!.toString(),
+    records,
+  };
 }
 
 /** The reader-schema encoding of a produced record: the canonical form compared byte for byte. */
-export function expectedReaderBytes(registry: SchemaRegistry, message: PlannedMessage, readerRevision: bigint): string {
+export function expectedReaderBytes(
+  registry: SchemaRegistry,
+  message: PlannedMessage,
+  readerRevision: bigint,
+): string {
   const writer = registry.byRevision(message.revision!)!;
   const reader = registry.byRevision(readerRevision)!;
   const body = writer.type.toBuffer(message.record);
-  const value = writer === reader ? writer.type.fromBuffer(body) : reader.type.fromBuffer(body, reader.type.createResolver(writer.type));
+  const value =
+    writer === reader
+      ? writer.type.fromBuffer(body)
+      : reader.type.fromBuffer(body, reader.type.createResolver(writer.type));
   return reader.type.toBuffer(value).toString('hex');
 }
 
