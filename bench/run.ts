@@ -6,11 +6,11 @@
  * process, and where the time goes, stage by stage:
  *   kcat          raw consume (C, librdkafka), the upper bound
  *   read          our Kafka source alone (records handed to JS, nothing else)
- *   read+decode   + header, body check, avsc decode (+ resolve for older revisions), timestamp
+ *   read+decode   + header, body check, time field (+ decode and resolve for older revisions)
  *   ingest        the whole `mwingest run`: + bucketing, Avro container + snappy, WebHDFS, commit
  *
  * Topics are produced once and reused by later runs (their names carry the size and a data version).
- * Options: --records N (default 1 000 000), --cirrus N (default 300 000), --only apiaction|cirrus,
+ * Options: --records N (default 1 000 000), --cirrus N (default 300 000), --only apiaction|cirrus|cirrus-mixed,
  * --codec snappy|deflate|null. Results are printed and saved under bench/results/.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -24,7 +24,7 @@ import { openFileSystem } from '../src/hdfs/open.js';
 import { openKafkaSink, openKafkaSource } from '../src/ingest/kafka.js';
 import type { KafkaSource } from '../src/ingest/kafka-client.js';
 import { HOUR_MS } from '../src/partitions/hour.js';
-import { createTimestampExtractor } from '../src/partitions/timestamp.js';
+import { createTimestampParser } from '../src/partitions/timestamp.js';
 import { MessageCodec } from '../src/schemas/codec.js';
 import { SchemaRegistry } from '../src/schemas/registry.js';
 import { mixedRegistryRoot } from '../test/support/ingest.js';
@@ -32,7 +32,8 @@ import { stackConfig } from '../test/support/stack.js';
 
 const execFileAsync = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const DATA_VERSION = 'v1';
+const DATA_VERSION = 'v2';
+const CIRRUS_NEWEST = 121456865906n;
 const PARTITIONS = 4;
 
 const { values: args } = parseArgs({
@@ -53,6 +54,9 @@ interface Stage {
   cpuSeconds?: number;
 }
 
+// The ingest runs as deployed: compiled (bin/mwingest.js uses dist/ when it is newer than src/).
+await execFileAsync('npx', ['--no-install', 'tsc', '-p', join(root, 'tsconfig.json')], { cwd: root });
+
 const stack = stackConfig();
 const registryRoot = await mixedRegistryRoot();
 const registry = await SchemaRegistry.load(registryRoot);
@@ -61,16 +65,18 @@ const connection = { brokers: stack.kafkaBrokers, clientId: 'mwingest-bench' };
 
 const datasets = [
   { key: 'apiaction', schemaName: 'ApiAction', count: Number(args.records), revisions: undefined },
-  // Producers on all three revisions: two thirds of the records are resolved to the newest.
-  { key: 'cirrus', schemaName: 'CirrusSearchRequestSet', count: Number(args.cirrus), revisions: undefined },
+  // Producers on the newest revision (the reader): record bodies go into the files as they are.
+  { key: 'cirrus', schemaName: 'CirrusSearchRequestSet', count: Number(args.cirrus), revisions: [CIRRUS_NEWEST] },
+  // After an upgrade, old producers keep writing older revisions: these are resolved and re-encoded.
+  { key: 'cirrus-mixed', schemaName: 'CirrusSearchRequestSet', count: Math.round(Number(args.cirrus) / 3), revisions: undefined },
 ].filter((d) => args.only === undefined || d.key === args.only);
 
 const results: Record<string, { records: number; bytes: number; stages: Stage[] }> = {};
 console.log(`mwingest benchmark on ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, codec ${args.codec}`);
 
 for (const dataset of datasets) {
-  const topic = `mwbench-${DATA_VERSION}-${dataset.count}_${dataset.schemaName}`;
-  const bytes = await ensureTopic(topic, dataset.schemaName, dataset.count);
+  const topic = `mwbench-${DATA_VERSION}-${dataset.key}-${dataset.count}_${dataset.schemaName}`;
+  const bytes = await ensureTopic(topic, dataset.schemaName, dataset.count, dataset.revisions);
   console.log(`\n== ${dataset.schemaName}: ${dataset.count.toLocaleString('en-US')} records, ${(bytes / 1e6).toFixed(0)} MB in ${topic} (${PARTITIONS} partitions)`);
   const stages: Stage[] = [];
   const record = (stage: string, seconds: number, extra: Partial<Stage> = {}) => {
@@ -94,7 +100,7 @@ await writeFile(file, `${JSON.stringify({ at: new Date().toISOString(), cores: c
 console.log(`\nsaved ${file}`);
 
 /** Produces the topic unless it already holds exactly `count` records; returns the message bytes. */
-async function ensureTopic(topic: string, schemaName: string, count: number): Promise<number> {
+async function ensureTopic(topic: string, schemaName: string, count: number, revisions: bigint[] | undefined): Promise<number> {
   const source = await openKafkaSource(connection);
   try {
     const existing = await source.partitionOffsets(topic).catch(() => undefined);
@@ -115,6 +121,7 @@ async function ensureTopic(topic: string, schemaName: string, count: number): Pr
           toMs: now - 6 * HOUR_MS + ((done + n) / count) * 5 * HOUR_MS,
           badRatio: 0,
           seed: 1 + done,
+          ...(revisions === undefined ? {} : { revisions: { [schemaName]: revisions } }),
         });
         for (let i = 0; i < messages.length; i += 5000) {
           await sink.produce(topic, messages.slice(i, i + 5000).map((m) => ({ value: m.value, partition: m.partition, timestamp: m.timestampMs })));
@@ -153,7 +160,7 @@ async function readSeconds(topic: string, decode: boolean, schemaName?: string):
   const source: KafkaSource = await openKafkaSource(connection);
   try {
     const reader = schemaName === undefined ? undefined : registry.latest(schemaName);
-    const extract = createTimestampExtractor({ field: 'ts', format: 'unix_seconds' });
+    const parse = createTimestampParser({ field: 'ts', format: 'unix_seconds' });
     const offsets = await source.partitionOffsets(topic);
     const started = performance.now();
     let errors = 0;
@@ -162,8 +169,8 @@ async function readSeconds(topic: string, decode: boolean, schemaName?: string):
         for await (const batch of source.read({ topic, partition: p.partition, from: p.earliest, to: p.latest })) {
           if (!decode) continue;
           for (const r of batch) {
-            const result = codec.decode(r.value!, { schemaName: schemaName!, readerRevision: reader!.revision });
-            if (!result.ok || !extract(result.record as Record<string, unknown>).ok) errors += 1;
+            const result = codec.decodeForIngest(r.value!, { schemaName: schemaName!, readerRevision: reader!.revision, timestampField: 'ts' });
+            if (!result.ok || !parse(result.timestamp).ok) errors += 1;
           }
         }
       }),

@@ -11,11 +11,22 @@ const program = new Command('mwingest')
   .exitOverride();
 
 // -- subcommands --
-program.addCommand((await import('./run.js')).runCommand());
-program.addCommand((await import('./demo.js')).demoCommand());
-program.addCommand((await import('./validate.js')).validateCommand());
-program.addCommand((await import('./schema.js')).schemaCommand());
-program.addCommand((await import('./hive.js')).hiveCommand());
+// Each lives in its own module, loaded only when it is the one asked for (all of them for the
+// top-level help): `mwingest run` then never loads the web server, the Hive client or Parquet.
+const subcommands: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./run.js')).runCommand(),
+  schedule: async () => (await import('./schedule.js')).scheduleCommand(),
+  worker: async () => (await import('./worker.js')).workerCommand(),
+  status: async () => (await import('./status.js')).statusCommand(),
+  web: async () => (await import('./web.js')).webCommand(),
+  demo: async () => (await import('./demo.js')).demoCommand(),
+  validate: async () => (await import('./validate.js')).validateCommand(),
+  schema: async () => (await import('./schema.js')).schemaCommand(),
+  hive: async () => (await import('./hive.js')).hiveCommand(),
+};
+const asked = process.argv[2];
+const wanted = asked !== undefined && Object.hasOwn(subcommands, asked) ? [asked] : Object.keys(subcommands);
+for (const name of wanted) program.addCommand(await subcommands[name]!());
 
 // `mwingest … | head` closes stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
