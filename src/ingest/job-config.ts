@@ -80,6 +80,25 @@ const datasetSchema = z.strictObject({
   hive: z.strictObject({ database: hiveIdentifier.optional(), table: hiveIdentifier.optional() }).optional(),
   /** Output file format. @defaultValue "avro" */
   format: z.enum(['avro', 'parquet']).default('avro'),
+  /** Parquet settings, for `format: "parquet"`. */
+  parquet: z
+    .strictObject({
+      /** @defaultValue "snappy" */
+      codec: z.enum(['snappy', 'gzip', 'none']).default('snappy'),
+      /** A row group is closed at this many records. @defaultValue 100000 */
+      rowGroupRows: z.number().int().min(1).default(100_000),
+      /**
+       * A row group is closed at this estimated size; a filling group takes about 4× this in memory,
+       * per open hour file. @defaultValue 4194304 (4 MiB)
+       */
+      rowGroupBytes: z
+        .number()
+        .int()
+        .min(64 * 1024)
+        .max(256 * 1024 * 1024)
+        .default(4 * 1024 * 1024),
+    })
+    .prefault({}),
 });
 
 const localFileSystem = z.strictObject({
@@ -234,6 +253,7 @@ export interface EffectiveDataset {
   timestamp: { field: string; format: string };
   hive: { database: string; table: string };
   format: 'avro' | 'parquet';
+  parquet: DatasetConfig['parquet'];
 }
 
 export function effectiveDataset(job: JobConfig, schemaName: string): EffectiveDataset {
@@ -250,6 +270,7 @@ export function effectiveDataset(job: JobConfig, schemaName: string): EffectiveD
       table: dataset?.hive?.table ?? schemaName.toLowerCase(),
     },
     format: dataset?.format ?? 'avro',
+    parquet: dataset?.parquet ?? { codec: 'snappy', rowGroupRows: 100_000, rowGroupBytes: 4 * 1024 * 1024 },
   };
 }
 

@@ -1,20 +1,21 @@
 import type { Logger } from 'pino';
-import { MwiError, describeError, isMwiError } from '../errors.js';
+import { describeError, isMwiError, MwiError } from '../errors.js';
 import type { FileSystem, FileWriter } from '../hdfs/filesystem.js';
-import type { MessageCodec } from '../schemas/codec.js';
-import type { JobConfig } from './job-config.js';
+import { HOUR_MS } from '../partitions/hour.js';
+import type { DecodeResult, IngestDecodeResult, MessageCodec } from '../schemas/codec.js';
 import {
-  type CommitManifest,
-  type ManifestFile,
-  MANIFEST_VERSION,
-  type PartitionCounts,
   applyManifest,
+  type CommitManifest,
   claimManifest,
+  MANIFEST_VERSION,
+  type ManifestFile,
+  type PartitionCounts,
   pruneCommitHistory,
   recoverPartition,
 } from './commit.js';
 import { ErrorFileWriter } from './error-file.js';
 import { failPoint } from './failpoints.js';
+import type { JobConfig } from './job-config.js';
 import type { KafkaRecord, KafkaSource } from './kafka-client.js';
 import type { Lease } from './lease.js';
 import type { RecordFileWriter } from './record-writer.js';
@@ -91,13 +92,10 @@ interface HourFile {
   lastUsed: number;
 }
 
-/**
- * Hour files open at once per partition. A backlog spread over many hours (a replay, a producer
- * with a bad clock) would otherwise hold a block buffer and a connection per hour; past this, the
- * least recently used file is finished, and a later record for its hour starts a second file
- * (names carry offset ranges, so the two never collide).
- */
-export const MAX_OPEN_HOUR_FILES = 24;
+// Hour files open at once per partition are bounded (`plan.maxOpenFiles`): a backlog spread over
+// many hours (a replay, a producer with a bad clock) would otherwise hold a buffer and a connection
+// per hour. Past the bound the least recently used file is finished, and a later record for its
+// hour starts a second file (names carry offset ranges, so the two never collide).
 
 interface Progress {
   start: bigint;
@@ -107,7 +105,7 @@ interface Progress {
   expiredRange?: { from: string; to: string };
   /** Open hour files by hour index. */
   hours: Map<number, HourFile>;
-  /** Hour files already finished to stay under MAX_OPEN_HOUR_FILES, complete on the file system. */
+  /** Hour files already finished to stay under `plan.maxOpenFiles`, complete on the file system. */
   finished: ManifestFile[];
   hourCounts: Record<string, number>;
   lateHours: Record<string, number>;
@@ -119,7 +117,10 @@ interface Progress {
   closed: boolean;
 }
 
-export async function ingestPartition(ctx: PartitionTaskContext, task: PartitionTask): Promise<PartitionResult> {
+export async function ingestPartition(
+  ctx: PartitionTaskContext,
+  task: PartitionTask,
+): Promise<PartitionResult> {
   const recovered = await recovering(ctx, task);
   const planned = planning(ctx, task, recovered.resumeOffset, recovered.last?.reachedMs ?? null);
   if ('result' in planned) return planned.result;
@@ -179,7 +180,10 @@ function planning(
       return { result };
     }
     counts.expired = Number(task.earliest - start);
-    ctx.log.warn({ topic: task.topic, partition: task.partition, expiredRange }, 'offsets expired before being read');
+    ctx.log.warn(
+      { topic: task.topic, partition: task.partition, expiredRange },
+      'offsets expired before being read',
+    );
     start = task.earliest;
   }
   let end = task.endOffset;
@@ -211,7 +215,10 @@ function emptyProgress(
     hourCounts: {},
     lateHours: {},
     revisions: {},
-    errors: new ErrorFileWriter(ctx.fs, `${ctx.paths.tmp(ctx.runId, task.topic, task.partition)}/errors.jsonl`),
+    errors: new ErrorFileWriter(
+      ctx.fs,
+      `${ctx.paths.tmp(ctx.runId, task.topic, task.partition)}/errors.jsonl`,
+    ),
     reachedMs,
     bytesRead: 0,
     closed: false,
@@ -259,15 +266,30 @@ function writeRecord(
 ): Promise<void> | undefined {
   const { plan } = ctx;
   if (record.value === null) {
-    addError(progress, task, record, 'TOMBSTONE', 'the message has no value (a tombstone); expected an Avro event');
+    addError(
+      progress,
+      task,
+      record,
+      'TOMBSTONE',
+      'the message has no value (a tombstone); expected an Avro event',
+    );
     return undefined;
   }
-  const decoded = ctx.codec.decode(record.value, { schemaName: plan.schemaName, readerRevision: plan.reader.revision });
+  const decoded = plan.acceptsEncoded
+    ? ctx.codec.decodeForIngest(record.value, {
+        schemaName: plan.schemaName,
+        readerRevision: plan.reader.revision,
+        timestampField: plan.timestampField,
+      })
+    : withTimestamp(
+        ctx.codec.decode(record.value, { schemaName: plan.schemaName, readerRevision: plan.reader.revision }),
+        plan.timestampField,
+      );
   if (!decoded.ok) {
     addError(progress, task, record, decoded.code, decoded.message, decoded.revision);
     return undefined;
   }
-  const time = plan.extractTimestamp(decoded.record as Record<string, unknown>);
+  const time = plan.parseTimestamp(decoded.timestamp);
   if (!time.ok) {
     addError(progress, task, record, time.code, time.message, decoded.revision);
     return undefined;
@@ -276,14 +298,27 @@ function writeRecord(
   progress.revisions[revision] = (progress.revisions[revision] ?? 0) + 1;
   if (progress.reachedMs === null || time.epochMs > progress.reachedMs) progress.reachedMs = time.epochMs;
 
-  const hourIndex = Math.floor(time.epochMs / 3_600_000);
+  const hourIndex = Math.floor(time.epochMs / HOUR_MS);
+  // The body goes in as it is when it already is the reader's encoding and the format takes it.
+  const encoded = plan.acceptsEncoded && decoded.bodyIsReaderEncoding;
+  const value = encoded ? decoded.body : decoded.record;
   const file = progress.hours.get(hourIndex);
   if (file === undefined) {
     return openHourFile(ctx, task, progress, hourIndex).then((opened) =>
-      append(progress, plan, opened, record.offset, decoded.bodyIsReaderEncoding ? decoded.body : decoded.record, decoded.bodyIsReaderEncoding),
+      append(progress, plan, opened, record.offset, value, encoded),
     );
   }
-  return append(progress, plan, file, record.offset, decoded.bodyIsReaderEncoding ? decoded.body : decoded.record, decoded.bodyIsReaderEncoding);
+  return append(progress, plan, file, record.offset, value, encoded);
+}
+
+/** A full decode with the time field read from the record (formats that need every value). */
+function withTimestamp(result: DecodeResult, field: string): IngestDecodeResult {
+  if (!result.ok) return result;
+  let value: unknown = result.record;
+  for (const part of field.split('.'))
+    value =
+      value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+  return { ...result, timestamp: value };
 }
 
 function append(
@@ -313,25 +348,42 @@ async function openHourFile(
   progress: Progress,
   hourIndex: number,
 ): Promise<HourFile> {
-  if (progress.hours.size >= MAX_OPEN_HOUR_FILES) await finishLeastRecentlyUsed(ctx, task, progress);
+  if (progress.hours.size >= ctx.plan.maxOpenFiles) await finishLeastRecentlyUsed(ctx, task, progress);
   const first = progress.expected - 1n;
   const tempPath = `${ctx.paths.tmp(ctx.runId, task.topic, task.partition)}/${ctx.plan.hourKey(hourIndex)}.${first}.${ctx.plan.extension}`;
   const sink = await ctx.fs.create(tempPath, { overwrite: true });
   const writer = ctx.plan.createWriter(sink);
-  const file: HourFile = { hourIndex, tempPath, sink, writer, first, last: first, lastUsed: progress.counts.read };
+  const file: HourFile = {
+    hourIndex,
+    tempPath,
+    sink,
+    writer,
+    first,
+    last: first,
+    lastUsed: progress.counts.read,
+  };
   progress.hours.set(hourIndex, file);
   return file;
 }
 
-async function finishLeastRecentlyUsed(ctx: PartitionTaskContext, task: PartitionTask, progress: Progress): Promise<void> {
+async function finishLeastRecentlyUsed(
+  ctx: PartitionTaskContext,
+  task: PartitionTask,
+  progress: Progress,
+): Promise<void> {
   let oldest: HourFile | undefined;
-  for (const file of progress.hours.values()) if (oldest === undefined || file.lastUsed < oldest.lastUsed) oldest = file;
+  for (const file of progress.hours.values())
+    if (oldest === undefined || file.lastUsed < oldest.lastUsed) oldest = file;
   if (oldest === undefined) return;
   progress.hours.delete(oldest.hourIndex);
   progress.finished.push(await finishHourFile(ctx, task, oldest));
 }
 
-async function finishHourFile(ctx: PartitionTaskContext, task: PartitionTask, file: HourFile): Promise<ManifestFile> {
+async function finishHourFile(
+  ctx: PartitionTaskContext,
+  task: PartitionTask,
+  file: HourFile,
+): Promise<ManifestFile> {
   const { records, bytes } = await file.writer.finish();
   await file.sink.close();
   return {
@@ -368,14 +420,20 @@ function addError(
 }
 
 /** closed: every temp file complete on the file system. */
-async function closing(ctx: PartitionTaskContext, task: PartitionTask, progress: Progress): Promise<ManifestFile[]> {
+async function closing(
+  ctx: PartitionTaskContext,
+  task: PartitionTask,
+  progress: Progress,
+): Promise<ManifestFile[]> {
   const files: ManifestFile[] = [...progress.finished];
   const ordered = [...progress.hours.values()].sort((a, b) => a.hourIndex - b.hourIndex);
   for (const file of ordered) {
     files.push(await finishHourFile(ctx, task, file));
     progress.hours.delete(file.hourIndex); // only once finished: a failure leaves it for `abandon`
   }
-  files.sort((a, b) => (a.hour! < b.hour! ? -1 : a.hour! > b.hour! ? 1 : Number(BigInt(a.firstOffset) - BigInt(b.firstOffset))));
+  files.sort((a, b) =>
+    a.hour! < b.hour! ? -1 : a.hour! > b.hour! ? 1 : Number(BigInt(a.firstOffset) - BigInt(b.firstOffset)),
+  );
   const errorBytes = await progress.errors.finish();
   if (errorBytes !== undefined) {
     const { firstOffset, lastOffset, records, tempPath } = progress.errors;
@@ -472,7 +530,9 @@ async function abandon(ctx: PartitionTaskContext, task: PartitionTask, progress:
   // A claimed manifest of our own needs its temp files for the roll-forward; keep them.
   const ownClaim = claimed && (await ownsManifest(ctx, task, progress.start));
   if (!ownClaim) {
-    await ctx.fs.delete(ctx.paths.tmp(ctx.runId, task.topic, task.partition), { recursive: true }).catch(() => false);
+    await ctx.fs
+      .delete(ctx.paths.tmp(ctx.runId, task.topic, task.partition), { recursive: true })
+      .catch(() => false);
   }
 }
 

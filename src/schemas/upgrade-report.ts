@@ -242,6 +242,7 @@ export async function runUpgrade(
             timestamp: job.timestamp,
             hive: job.hive,
             format: job.format,
+            parquet: effectiveDataset(job.loaded.config, name).parquet,
           },
         };
   const hiveClient = options.hive === undefined ? undefined : await openHive(options.hive);
