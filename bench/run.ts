@@ -10,7 +10,8 @@
  *   ingest        the whole `mwingest run`: + bucketing, Avro container + snappy, WebHDFS, commit
  *
  * Topics are produced once and reused by later runs (their names carry the size and a data version).
- * Options: --records N (default 1 000 000), --cirrus N (default 300 000), --only apiaction|cirrus|cirrus-mixed,
+ * Options: --records N (default 1 000 000), --cirrus N (default 300 000),
+ * --only apiaction|cirrus|cirrus-parquet|cirrus-mixed,
  * --codec snappy|deflate|null. Results are printed and saved under bench/results/.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -66,28 +67,72 @@ const connection = { brokers: stack.kafkaBrokers, clientId: 'mwingest-bench' };
 const datasets = [
   { key: 'apiaction', schemaName: 'ApiAction', count: Number(args.records), revisions: undefined },
   // Producers on the newest revision (the reader): record bodies go into the files as they are.
-  { key: 'cirrus', schemaName: 'CirrusSearchRequestSet', count: Number(args.cirrus), revisions: [CIRRUS_NEWEST] },
+  {
+    key: 'cirrus',
+    schemaName: 'CirrusSearchRequestSet',
+    count: Number(args.cirrus),
+    revisions: [CIRRUS_NEWEST],
+  },
+  // The same topic written as Parquet (needs every record decoded; no fast path).
+  {
+    key: 'cirrus-parquet',
+    schemaName: 'CirrusSearchRequestSet',
+    count: Number(args.cirrus),
+    revisions: [CIRRUS_NEWEST],
+    format: 'parquet',
+    topicOf: 'cirrus',
+  },
   // After an upgrade, old producers keep writing older revisions: these are resolved and re-encoded.
-  { key: 'cirrus-mixed', schemaName: 'CirrusSearchRequestSet', count: Math.round(Number(args.cirrus) / 3), revisions: undefined },
-].filter((d) => args.only === undefined || d.key === args.only);
+  {
+    key: 'cirrus-mixed',
+    schemaName: 'CirrusSearchRequestSet',
+    count: Math.round(Number(args.cirrus) / 3),
+    revisions: undefined,
+  },
+].filter((d) => args.only === undefined || d.key === args.only) as {
+  key: string;
+  schemaName: string;
+  count: number;
+  revisions: bigint[] | undefined;
+  format?: 'parquet';
+  topicOf?: string;
+}[];
 
 const results: Record<string, { records: number; bytes: number; stages: Stage[] }> = {};
-console.log(`mwingest benchmark on ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, codec ${args.codec}`);
+console.log(
+  `mwingest benchmark on ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, codec ${args.codec}`,
+);
 
 for (const dataset of datasets) {
-  const topic = `mwbench-${DATA_VERSION}-${dataset.key}-${dataset.count}_${dataset.schemaName}`;
+  const topic = `mwbench-${DATA_VERSION}-${dataset.topicOf ?? dataset.key}-${dataset.count}_${dataset.schemaName}`;
   const bytes = await ensureTopic(topic, dataset.schemaName, dataset.count, dataset.revisions);
-  console.log(`\n== ${dataset.schemaName}: ${dataset.count.toLocaleString('en-US')} records, ${(bytes / 1e6).toFixed(0)} MB in ${topic} (${PARTITIONS} partitions)`);
+  console.log(
+    `\n== ${dataset.key}: ${dataset.count.toLocaleString('en-US')} ${dataset.schemaName} records, ${(bytes / 1e6).toFixed(0)} MB in ${topic} (${PARTITIONS} partitions)${dataset.format ? `, written as ${dataset.format}` : ''}`,
+  );
   const stages: Stage[] = [];
   const record = (stage: string, seconds: number, extra: Partial<Stage> = {}) => {
-    const row = { stage, seconds, recordsPerSecond: Math.round(dataset.count / seconds), megabytesPerSecond: Math.round((bytes / 1e6 / seconds) * 10) / 10, ...extra };
+    const row = {
+      stage,
+      seconds,
+      recordsPerSecond: Math.round(dataset.count / seconds),
+      megabytesPerSecond: Math.round((bytes / 1e6 / seconds) * 10) / 10,
+      ...extra,
+    };
     stages.push(row);
-    console.log(`  ${stage.padEnd(12)} ${row.seconds.toFixed(2).padStart(7)} s ${row.recordsPerSecond.toLocaleString('en-US').padStart(11)} rec/s ${String(row.megabytesPerSecond).padStart(7)} MB/s${row.peakRssMB ? `  peak RSS ${row.peakRssMB} MB` : ''}${row.cpuSeconds ? `  CPU ${row.cpuSeconds.toFixed(1)} s` : ''}`);
+    console.log(
+      `  ${stage.padEnd(12)} ${row.seconds.toFixed(2).padStart(7)} s ${row.recordsPerSecond.toLocaleString('en-US').padStart(11)} rec/s ${String(row.megabytesPerSecond).padStart(7)} MB/s${row.peakRssMB ? `  peak RSS ${row.peakRssMB} MB` : ''}${row.cpuSeconds ? `  CPU ${row.cpuSeconds.toFixed(1)} s` : ''}`,
+    );
   };
   record('kcat', await kcatSeconds(topic, dataset.count));
-  record('read', await readSeconds(topic, false));
-  record('read+decode', await readSeconds(topic, true, dataset.schemaName));
-  const ingest = await ingestRun(topic, dataset.key);
+  if (dataset.format === undefined) {
+    record('read', await readSeconds(topic, false));
+    record('read+decode', await readSeconds(topic, true, dataset.schemaName));
+  }
+  const ingest = await ingestRun(
+    topic,
+    dataset.key,
+    dataset.format === 'parquet' ? { [dataset.schemaName]: { format: 'parquet' } } : {},
+  );
   record('ingest', ingest.seconds, { peakRssMB: ingest.peakRssMB, cpuSeconds: ingest.cpuSeconds });
   const ratio = stages[0]!.seconds / ingest.seconds;
   console.log(`  ingest / kcat = ${(ratio * 100).toFixed(0)}% of the raw consume rate`);
@@ -96,11 +141,19 @@ for (const dataset of datasets) {
 
 await mkdir(join(root, 'bench', 'results'), { recursive: true });
 const file = join(root, 'bench', 'results', `run-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-await writeFile(file, `${JSON.stringify({ at: new Date().toISOString(), cores: cpus().length, node: process.version, codec: args.codec, results }, null, 2)}\n`);
+await writeFile(
+  file,
+  `${JSON.stringify({ at: new Date().toISOString(), cores: cpus().length, node: process.version, codec: args.codec, results }, null, 2)}\n`,
+);
 console.log(`\nsaved ${file}`);
 
 /** Produces the topic unless it already holds exactly `count` records; returns the message bytes. */
-async function ensureTopic(topic: string, schemaName: string, count: number, revisions: bigint[] | undefined): Promise<number> {
+async function ensureTopic(
+  topic: string,
+  schemaName: string,
+  count: number,
+  revisions: bigint[] | undefined,
+): Promise<number> {
   const source = await openKafkaSource(connection);
   try {
     const existing = await source.partitionOffsets(topic).catch(() => undefined);
@@ -124,7 +177,12 @@ async function ensureTopic(topic: string, schemaName: string, count: number, rev
           ...(revisions === undefined ? {} : { revisions: { [schemaName]: revisions } }),
         });
         for (let i = 0; i < messages.length; i += 5000) {
-          await sink.produce(topic, messages.slice(i, i + 5000).map((m) => ({ value: m.value, partition: m.partition, timestamp: m.timestampMs })));
+          await sink.produce(
+            topic,
+            messages
+              .slice(i, i + 5000)
+              .map((m) => ({ value: m.value, partition: m.partition, timestamp: m.timestampMs })),
+          );
         }
       }
       await sink.close();
@@ -132,7 +190,12 @@ async function ensureTopic(topic: string, schemaName: string, count: number, rev
     }
     let bytes = 0;
     for (const p of await source.partitionOffsets(topic)) {
-      for await (const batch of source.read({ topic, partition: p.partition, from: p.earliest, to: p.latest })) {
+      for await (const batch of source.read({
+        topic,
+        partition: p.partition,
+        from: p.earliest,
+        to: p.latest,
+      })) {
         for (const r of batch) bytes += r.value?.length ?? 0;
       }
     }
@@ -147,11 +210,15 @@ async function kcatSeconds(topic: string, expected: number): Promise<number> {
   const started = performance.now();
   const { stdout } = await execFileAsync(
     'sh',
-    ['-c', `${stack.kcat} -C -b ${stack.kafkaBrokers.join(',')} -t '${topic}' -o beginning -e -q -f '%o\\n' | wc -l`],
+    [
+      '-c',
+      `${stack.kcat} -C -b ${stack.kafkaBrokers.join(',')} -t '${topic}' -o beginning -e -q -f '%o\\n' | wc -l`,
+    ],
     { maxBuffer: 1 << 20 },
   );
   const seconds = (performance.now() - started) / 1000;
-  if (Number(stdout.trim()) !== expected) throw new Error(`kcat read ${stdout.trim()} records of ${topic}, expected ${expected}`);
+  if (Number(stdout.trim()) !== expected)
+    throw new Error(`kcat read ${stdout.trim()} records of ${topic}, expected ${expected}`);
   return seconds;
 }
 
@@ -166,10 +233,19 @@ async function readSeconds(topic: string, decode: boolean, schemaName?: string):
     let errors = 0;
     await Promise.all(
       offsets.map(async (p) => {
-        for await (const batch of source.read({ topic, partition: p.partition, from: p.earliest, to: p.latest })) {
+        for await (const batch of source.read({
+          topic,
+          partition: p.partition,
+          from: p.earliest,
+          to: p.latest,
+        })) {
           if (!decode) continue;
           for (const r of batch) {
-            const result = codec.decodeForIngest(r.value!, { schemaName: schemaName!, readerRevision: reader!.revision, timestampField: 'ts' });
+            const result = codec.decodeForIngest(r.value!, {
+              schemaName: schemaName!,
+              readerRevision: reader!.revision,
+              timestampField: 'ts',
+            });
             if (!result.ok || !parse(result.timestamp).ok) errors += 1;
           }
         }
@@ -183,7 +259,11 @@ async function readSeconds(topic: string, decode: boolean, schemaName?: string):
 }
 
 /** `mwingest run` in its own process, writing to the real HDFS; wall time, peak RSS, CPU. */
-async function ingestRun(topic: string, key: string): Promise<{ seconds: number; peakRssMB: number; cpuSeconds: number }> {
+async function ingestRun(
+  topic: string,
+  key: string,
+  datasets: Record<string, unknown>,
+): Promise<{ seconds: number; peakRssMB: number; cpuSeconds: number }> {
   const name = `bench-${key}-${Date.now().toString(36)}`;
   const base = `/mwingest-bench/${name}`;
   const dir = await mkdtemp(join(tmpdir(), 'mwingest-bench-'));
@@ -197,14 +277,29 @@ async function ingestRun(topic: string, key: string): Promise<{ seconds: number;
       registry: registryRoot,
       fileSystem: { type: 'hdfs', url: stack.webhdfsUrl, user: 'hdfs' },
       output: { root: `${base}/raw`, stateDir: `${base}/state`, codec: args.codec },
+      datasets,
     }),
   );
   const started = performance.now();
   const { stderr, code } = await new Promise<{ stderr: string; code: number | null }>((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', 'MWBENCH %M %U %S', process.execPath, join(root, 'bin', 'mwingest.js'), 'run', '--job', jobPath, '--json', '--no-progress'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, MWINGEST_LOG_LEVEL: 'error' },
-    });
+    const child = spawn(
+      '/usr/bin/time',
+      [
+        '-f',
+        'MWBENCH %M %U %S',
+        process.execPath,
+        join(root, 'bin', 'mwingest.js'),
+        'run',
+        '--job',
+        jobPath,
+        '--json',
+        '--no-progress',
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, MWINGEST_LOG_LEVEL: 'error' },
+      },
+    );
     let text = '';
     child.stderr.on('data', (chunk: Buffer) => {
       text += chunk.toString();
@@ -214,9 +309,14 @@ async function ingestRun(topic: string, key: string): Promise<{ seconds: number;
   });
   const seconds = (performance.now() - started) / 1000;
   const match = /MWBENCH (\d+) ([\d.]+) ([\d.]+)/.exec(stderr);
-  if (code !== 0 || match === null) throw new Error(`the ingest run failed (exit ${code}):\n${stderr.slice(-2000)}`);
+  if (code !== 0 || match === null)
+    throw new Error(`the ingest run failed (exit ${code}):\n${stderr.slice(-2000)}`);
   const fs = await openFileSystem({ type: 'hdfs', url: stack.webhdfsUrl, user: 'hdfs' });
   await fs.delete(base, { recursive: true });
   await fs.close();
-  return { seconds, peakRssMB: Math.round(Number(match[1]) / 1024), cpuSeconds: Number(match[2]) + Number(match[3]) };
+  return {
+    seconds,
+    peakRssMB: Math.round(Number(match[1]) / 1024),
+    cpuSeconds: Number(match[2]) + Number(match[3]),
+  };
 }
