@@ -27,15 +27,7 @@ import { committerConfig, connectTimeoutOf, producerConfig } from './kafka-confi
 import { ClientErrorCodes, kafkaError } from './kafka-errors.js';
 import { disconnect, readPartitionRange } from './kafka-read.js';
 
-// The binding loads in one thread per process only; kafka-threaded.ts checks this before it
-// starts a thread of its own for the client.
-(globalThis as Record<symbol, unknown>)[Symbol.for('mwingest.rdkafka.loaded')] = true;
-
-/**
- * Opens a source in this thread; fails with MWI_KAFKA_UNAVAILABLE (canRetry) when no broker
- * answers within `connectTimeoutMs`. For bulk reading, `openThreadedKafkaSource`
- * (kafka-threaded.ts) runs the same client in a worker thread.
- */
+/** Opens a source; fails with MWI_KAFKA_UNAVAILABLE (canRetry) when no broker answers within `connectTimeoutMs`. */
 export async function openKafkaSource(connection: KafkaConnection): Promise<KafkaSource> {
   return new LibrdkafkaSource(connection, await KafkaAdmin.open(connection));
 }
