@@ -78,7 +78,7 @@ export interface PartitionResult {
   /** The committed offset equals the high watermark snapshot. */
   caughtUp: boolean;
   token: number;
-  error?: { code: string; message: string };
+  error?: { code: string; message: string; canRetry: boolean };
 }
 
 interface HourFile {
@@ -135,7 +135,11 @@ export async function ingestPartition(
   } catch (error) {
     await abandon(ctx, task, progress);
     const result = resultOf(ctx, task, progress, 'failed', 0);
-    result.error = { code: isMwiError(error) ? error.code : 'MWI_INTERNAL', message: describeError(error) };
+    result.error = {
+      code: isMwiError(error) ? error.code : 'MWI_INTERNAL',
+      message: describeError(error),
+      canRetry: isMwiError(error) && error.canRetry,
+    };
     if (isMwiError(error) && !error.canRetry && error.code !== 'MWI_RUN_ERROR_RATIO') {
       ctx.log.error({ err: error, topic: task.topic, partition: task.partition }, 'partition failed');
     }
@@ -175,7 +179,7 @@ function planning(
       const progress = emptyProgress(ctx, task, start, start, counts, reachedMs);
       progress.expiredRange = expiredRange;
       const result = resultOf(ctx, task, progress, 'failed', 0);
-      result.error = { code: 'MWI_OFFSETS_EXPIRED', message };
+      result.error = { code: 'MWI_OFFSETS_EXPIRED', message, canRetry: false };
       ctx.log.error({ topic: task.topic, partition: task.partition, expiredRange }, message);
       return { result };
     }
@@ -249,6 +253,16 @@ async function writing(ctx: PartitionTaskContext, task: PartitionTask, progress:
       progress.end = progress.expected;
       break;
     }
+  }
+  // A read that stopped because it was aborted (lease lost, shutdown) has not seen the rest of the
+  // range: counting it as absent would commit a gap.
+  if (ctx.signal?.aborted) {
+    throw new MwiError(
+      'MWI_TASK_ABORTED',
+      `${task.topic}/${task.partition}: reading stopped at offset ${progress.expected} of ${progress.end} ` +
+        `(${describeError(ctx.signal.reason ?? 'aborted')}); nothing was committed, the next run reads the range again`,
+      { canRetry: true },
+    );
   }
   // Offsets after the last record that the log did not return (e.g. a trailing transaction marker).
   if (progress.expected < progress.end) {
@@ -603,6 +617,10 @@ export function failedBeforeStart(task: PartitionTask, error: unknown): Partitio
     reachedMs: null,
     caughtUp: false,
     token: 0,
-    error: { code: isMwiError(error) ? error.code : 'MWI_INTERNAL', message: describeError(error) },
+    error: {
+      code: isMwiError(error) ? error.code : 'MWI_INTERNAL',
+      message: describeError(error),
+      canRetry: isMwiError(error) && error.canRetry,
+    },
   };
 }

@@ -11,7 +11,7 @@ import { planTraffic } from '../../src/demo/traffic.js';
 import { isMwiError } from '../../src/errors.js';
 import type { FileSystem } from '../../src/hdfs/filesystem.js';
 import { openFileSystem } from '../../src/hdfs/open.js';
-import { claimManifest, type CommitManifest } from '../../src/ingest/commit.js';
+import { type CommitManifest, claimManifest } from '../../src/ingest/commit.js';
 import { openKafkaSink } from '../../src/ingest/kafka.js';
 import { KafkaAdmin } from '../../src/ingest/kafka-admin.js';
 import type { KafkaSink } from '../../src/ingest/kafka-client.js';
@@ -22,8 +22,14 @@ import { hiveQueueName } from '../../src/partitions/hive-queue.js';
 import { HOUR_MS } from '../../src/partitions/hour.js';
 import { MessageCodec } from '../../src/schemas/codec.js';
 import { SchemaRegistry, schemaNameOfTopic } from '../../src/schemas/registry.js';
-import { listFilesRecursively, mixedRegistryRoot, produceMessages, quietLog, writeTestJob } from '../support/ingest.js';
-import { type StackConfig, requireStack, uniqueName } from '../support/stack.js';
+import {
+  listFilesRecursively,
+  mixedRegistryRoot,
+  produceMessages,
+  quietLog,
+  writeTestJob,
+} from '../support/ingest.js';
+import { requireStack, type StackConfig, uniqueName } from '../support/stack.js';
 
 describe('guarantees 2–5 against the real stack', () => {
   let stack: StackConfig;
@@ -57,12 +63,24 @@ describe('guarantees 2–5 against the real stack', () => {
   });
 
   /** A fresh topic `<prefix>_ApiAction` with `count` messages, and a job for it. */
-  async function scenario(label: string, count: number, badRatio: number, extra: Record<string, unknown> = {}) {
+  async function scenario(
+    label: string,
+    count: number,
+    badRatio: number,
+    extra: Record<string, unknown> = {},
+  ) {
     const prefix = uniqueName(label);
     const topic = `${prefix}_ApiAction`;
     const base = `/mwingest-test/${prefix}`;
     await sink.createTopic(topic, 1);
-    const job = await writeTestJob({ name: prefix, prefix, stack, registry: registryRoot, hdfsBase: base, extra });
+    const job = await writeTestJob({
+      name: prefix,
+      prefix,
+      stack,
+      registry: registryRoot,
+      hdfsBase: base,
+      extra,
+    });
     cleanup.push(
       () => sink.deleteTopic(topic),
       () => fs.delete(base, { recursive: true }),
@@ -91,20 +109,64 @@ describe('guarantees 2–5 against the real stack', () => {
     const group = `mwingest-${job.config.name}`;
     cleanup.push(() => admin.deleteGroup(group));
     assert.deepEqual(await admin.groupOffsets(group, topic), new Map([[0, 200n]]));
-    const offsets = (await listFilesRecursively(fs, `${base}/state/${job.config.name}/partitions/${topic}/0/offsets`)).map((p) => p.split('/').at(-1));
-    assert.deepEqual(offsets, ['00000000000000000200.json'], 'the source of truth is the offsets document beside the data');
+    const offsets = (
+      await listFilesRecursively(fs, `${base}/state/${job.config.name}/partitions/${topic}/0/offsets`)
+    ).map((p) => p.split('/').at(-1));
+    assert.deepEqual(
+      offsets,
+      ['00000000000000000200.json'],
+      'the source of truth is the offsets document beside the data',
+    );
   });
 
-  test('3: a second run of the same job while one is in progress is skipped, not queued', async () => {
-    const { job } = await scenario('own', 3000, 0);
-    const [first, second] = await Promise.allSettled([
-      runJob(job, { log: quietLog, redisUrl: stack.redisUrl }),
-      new Promise((resolve) => setTimeout(resolve, 300)).then(() => runJob(job, { log: quietLog, redisUrl: stack.redisUrl })),
-    ]);
-    assert.equal(first.status, 'fulfilled');
-    assert.equal(first.status === 'fulfilled' && first.value.status, 'succeeded');
-    assert.equal(second.status, 'rejected');
-    assert.ok(second.status === 'rejected' && isMwiError(second.reason, 'MWI_RUN_IN_PROGRESS'), String((second as PromiseRejectedResult).reason));
+  test('1: a run aborted while reading commits nothing, and the rerun reads the whole range once', async () => {
+    const { base, job } = await scenario('abort', 20_000, 0);
+    const controller = new AbortController();
+    const aborted = await runJob(job, {
+      log: quietLog,
+      redisUrl: stack.redisUrl,
+      signal: controller.signal,
+      onProgress: () => controller.abort(new Error('shutting down')),
+    });
+    const partition = aborted.topics[0]!.partitions[0]!;
+    assert.equal(partition.status, 'failed');
+    assert.equal(partition.error?.code, 'MWI_TASK_ABORTED');
+    assert.equal(partition.error?.canRetry, true);
+    const offsetsDir = `${base}/state/${job.config.name}/partitions`;
+    assert.deepEqual(
+      (await listFilesRecursively(fs, offsetsDir)).filter((p) => p.includes('/offsets/')),
+      [],
+      'no offsets moved',
+    );
+    assert.deepEqual(await listFilesRecursively(fs, `${base}/raw`), [], 'no file became visible');
+
+    const rerun = await runJob(job, { log: quietLog, redisUrl: stack.redisUrl });
+    assert.equal(rerun.status, 'succeeded', rerun.problems.join('\n'));
+    assert.equal(rerun.totals.written, 20_000);
+    assert.equal(rerun.totals.absent, 0);
+  });
+
+  test('3: a run of a job while another run of it is in progress (on any host) is skipped, not queued', async () => {
+    const { job } = await scenario('own', 100, 0);
+    // Another host's run holds the job's run lease.
+    const other = new LeaseManager(redis, `mwingest:${job.config.name}`, {
+      ttlMs: 30_000,
+      owner: 'an-worker1001/4242/run',
+    });
+    const held = await other.tryAcquire('run');
+    assert.ok(held);
+    try {
+      await assert.rejects(
+        runJob(job, { log: quietLog, redisUrl: stack.redisUrl }),
+        (error) =>
+          isMwiError(error, 'MWI_RUN_IN_PROGRESS') && error.message.includes('an-worker1001/4242/run'),
+      );
+    } finally {
+      await held.release();
+    }
+    const report = await runJob(job, { log: quietLog, redisUrl: stack.redisUrl });
+    assert.equal(report.status, 'succeeded', 'once the other run is over, the next one runs');
+    assert.equal(report.totals.written, 100);
   });
 
   test('3: a stale owner cannot commit: the manifest claim from the same offset is fenced', async () => {
@@ -120,13 +182,27 @@ describe('guarantees 2–5 against the real stack', () => {
     // The new owner claims offsets 0…10; the stale owner then tries to claim the same range.
     const paths = new StatePaths(`${base}/state`, job.config.name);
     const manifest = (owner: string, token: number): CommitManifest => ({
-      version: 1, job: job.config.name, runId: `run-${token}`, topic, partition: 0, owner, token,
-      startOffset: '0', endOffset: '10', files: [], counts: { read: 10, written: 10, errors: 0, absent: 0, expired: 0, late: 0 },
-      hours: {}, lateHours: {}, revisions: {}, reachedMs: null, createdAt: new Date().toISOString(),
+      version: 1,
+      job: job.config.name,
+      runId: `run-${token}`,
+      topic,
+      partition: 0,
+      owner,
+      token,
+      startOffset: '0',
+      endOffset: '10',
+      files: [],
+      counts: { read: 10, written: 10, errors: 0, absent: 0, expired: 0, late: 0 },
+      hours: {},
+      lateHours: {},
+      revisions: {},
+      reachedMs: null,
+      createdAt: new Date().toISOString(),
     });
     await claimManifest(fs, paths, manifest(fresh.owner, fresh.token));
-    await assert.rejects(claimManifest(fs, paths, manifest(stale.owner, stale.token)), (error) =>
-      isMwiError(error, 'MWI_FENCED') && error.message.includes(`token ${fresh.token}`),
+    await assert.rejects(
+      claimManifest(fs, paths, manifest(stale.owner, stale.token)),
+      (error) => isMwiError(error, 'MWI_FENCED') && error.message.includes(`token ${fresh.token}`),
     );
     await fresh.release();
   });
@@ -143,7 +219,10 @@ describe('guarantees 2–5 against the real stack', () => {
     assert.equal(partition.error?.code, 'MWI_OFFSETS_EXPIRED');
     assert.match(partition.error!.message, /offsets 100–149 \(50 messages\) expired/);
     assert.deepEqual(partition.expiredRange, { from: '100', to: '150' });
-    assert.ok(second.problems.some((p) => p.includes('expired')), 'the report says so');
+    assert.ok(
+      second.problems.some((p) => p.includes('expired')),
+      'the report says so',
+    );
     // Nothing moved: a rerun still fails until someone decides.
     assert.equal((await runJob(job, { log: quietLog, redisUrl: stack.redisUrl })).status, 'failed');
   });
@@ -159,7 +238,10 @@ describe('guarantees 2–5 against the real stack', () => {
     assert.deepEqual(partition.expiredRange, { from: '100', to: '130' });
     assert.equal(partition.counts.expired, 30);
     assert.equal(partition.counts.written, 70);
-    assert.match(partition.equation, /200 − 100 = 100; 70 written \+ 0 errors \+ 0 absent \+ 30 expired = 100/);
+    assert.match(
+      partition.equation,
+      /200 − 100 = 100; 70 written \+ 0 errors \+ 0 absent \+ 30 expired = 100/,
+    );
   });
 
   test('5: a partition whose bad messages pass the threshold fails loudly and commits nothing', async () => {
@@ -168,10 +250,15 @@ describe('guarantees 2–5 against the real stack', () => {
     assert.equal(report.status, 'failed');
     const partition = report.topics[0]!.partitions[0]!;
     assert.equal(partition.error?.code, 'MWI_RUN_ERROR_RATIO');
-    assert.match(partition.error!.message, /of 500 messages .* are bad \(\d+\.\d+% > limits\.errorRatio 5%\)/);
+    assert.match(
+      partition.error!.message,
+      /of 500 messages .* are bad \(\d+\.\d+% > limits\.errorRatio 5%\)/,
+    );
     assert.deepEqual(await listFilesRecursively(fs, `${base}/raw`), [], 'no hour file became visible');
     assert.deepEqual(
-      (await listFilesRecursively(fs, `${base}/state/${job.config.name}/partitions`)).filter((p) => p.includes('/offsets/')),
+      (await listFilesRecursively(fs, `${base}/state/${job.config.name}/partitions`)).filter((p) =>
+        p.includes('/offsets/'),
+      ),
       [],
       'the offsets did not move',
     );
