@@ -34,6 +34,7 @@ export interface LeaseOptions {
 // Compare-and-extend / compare-and-delete, so a lease is only touched by its holder.
 const RENEW_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+const RAISE_SCRIPT = `if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end return 1`;
 
 export class LeaseManager {
   readonly owner: string;
@@ -56,6 +57,19 @@ export class LeaseManager {
     const taken = await this.redis.set(key, value, 'PX', this.ttlMs, 'NX');
     if (taken !== 'OK') return undefined;
     return this.leaseFor(key, token, value);
+  }
+
+  /** Whether `name` has a token counter in this Redis (false before the first lease, or after Redis lost its data). */
+  async hasFence(name: string): Promise<boolean> {
+    return (await this.redis.exists(`${this.prefix}:fence:${name}`)) === 1;
+  }
+
+  /**
+   * Makes every later token of `name` larger than `token` — the token of the last commit, when Redis
+   * lost its counters (a restart without persistence) — so tokens keep growing along a partition's commits.
+   */
+  async raiseFence(name: string, token: number): Promise<void> {
+    await this.redis.eval(RAISE_SCRIPT, 1, `${this.prefix}:fence:${name}`, String(token));
   }
 
   /** Who holds `name` now, if anyone: `{ token, owner }`. */

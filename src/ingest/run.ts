@@ -1,21 +1,29 @@
 import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { MwiError, describeError, isMwiError } from '../errors.js';
+import { describeError, isMwiError, MwiError } from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
 import { openFileSystem } from '../hdfs/open.js';
 import { type Announcer, createAnnouncer } from '../partitions/announcer.js';
 import { MessageCodec } from '../schemas/codec.js';
-import { SchemaRegistry, defaultRegistryRoot, schemaNameOfTopic } from '../schemas/registry.js';
-import { type LoadedJob, consumerGroupOf, resolveJobPath, topicMatcher } from './job-config.js';
-import { openKafkaSource } from './kafka.js';
-import { kafkaConnectionOf } from './kafka-connection.js';
+import { defaultRegistryRoot, SchemaRegistry, schemaNameOfTopic } from '../schemas/registry.js';
+import type { CommitManifest } from './commit.js';
+import { consumerGroupOf, type LoadedJob, resolveJobPath, topicMatcher } from './job-config.js';
 import type { KafkaSource, PartitionOffsets } from './kafka-client.js';
-import { type Lease, LeaseManager, keepAlive } from './lease.js';
-import { type PartitionResult, type PartitionTask, failedBeforeStart, ingestPartition } from './partition-task.js';
+import { kafkaConnectionOf } from './kafka-connection.js';
+import { openKafkaSource } from './kafka.js';
+import { keepAlive, type Lease, LeaseManager } from './lease.js';
+import {
+  failedBeforeStart,
+  ingestPartition,
+  type PartitionResult,
+  type PartitionTask,
+} from './partition-task.js';
+import { runInProgress, runsQueueName } from './run-flow-state.js';
 import { type RunReport, type TopicReport, totalsOf } from './run-report.js';
-import { StatePaths, jsonReplacer, writeJsonAtomically } from './state-store.js';
-import { type TopicPlan, buildTopicPlan } from './topic-plan.js';
+import { jsonReplacer, listNumbered, readJson, StatePaths, writeJsonAtomically } from './state-store.js';
+import { buildTopicPlan, type TopicPlan } from './topic-plan.js';
 
 /**
  * One ingest run of a job, in-process: every matching topic-partition from its committed offset to
@@ -61,11 +69,17 @@ export interface RunResources {
   close(): Promise<void>;
 }
 
-export async function openRunResources(loaded: LoadedJob, log: Logger, redisUrl?: string): Promise<RunResources> {
+export async function openRunResources(
+  loaded: LoadedJob,
+  log: Logger,
+  redisUrl?: string,
+): Promise<RunResources> {
   const { config } = loaded;
-  const registryRoot = config.registry === undefined ? defaultRegistryRoot() : resolveJobPath(loaded, config.registry);
+  const registryRoot =
+    config.registry === undefined ? defaultRegistryRoot() : resolveJobPath(loaded, config.registry);
   const registry = await SchemaRegistry.load(registryRoot);
-  for (const problem of registry.problems) log.warn({ path: problem.path }, `schema registry: ${problem.reason}`);
+  for (const problem of registry.problems)
+    log.warn({ path: problem.path }, `schema registry: ${problem.reason}`);
   const fsConfig =
     config.fileSystem.type === 'local'
       ? { ...config.fileSystem, root: resolveJobPath(loaded, config.fileSystem.root) }
@@ -81,7 +95,11 @@ export async function openRunResources(loaded: LoadedJob, log: Logger, redisUrl?
   } catch (error) {
     await source.close();
     await fs.close();
-    throw new MwiError('MWI_CONFIG_INVALID', `cannot reach Redis at ${redis.options.host}:${redis.options.port}: ${describeError(error)}; start it or set MWINGEST_REDIS_URL`, { cause: error, canRetry: true });
+    throw new MwiError(
+      'MWI_CONFIG_INVALID',
+      `cannot reach Redis at ${redis.options.host}:${redis.options.port}: ${describeError(error)}; start it or set MWINGEST_REDIS_URL`,
+      { cause: error, canRetry: true },
+    );
   }
   const paths = new StatePaths(config.output.stateDir, config.name);
   const announcer = createAnnouncer({ job: config, fs, paths, redis, log });
@@ -106,12 +124,19 @@ export async function openRunResources(loaded: LoadedJob, log: Logger, redisUrl?
 }
 
 export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
 /** Snapshots the high watermarks and builds each topic's plan. */
-export async function planRun(resources: RunResources, runId: string, topicsFilter?: string): Promise<{ plan: RunPlan; topicPlans: Map<string, TopicPlan> }> {
+export async function planRun(
+  resources: RunResources,
+  runId: string,
+  topicsFilter?: string,
+): Promise<{ plan: RunPlan; topicPlans: Map<string, TopicPlan> }> {
   const { loaded, source, registry } = resources;
   const matches = topicMatcher(loaded.config, undefined);
   const extra = topicsFilter === undefined ? undefined : new RegExp(topicsFilter);
@@ -142,14 +167,31 @@ export async function runPartitionUnderLease(
   topicPlan: TopicPlan,
   runId: string,
   task: PartitionTask,
-  options: { signal?: AbortSignal; readDeadline?: number; onProgress?: (records: number, bytes: number) => void },
+  options: {
+    signal?: AbortSignal;
+    readDeadline?: number;
+    onProgress?: (records: number, bytes: number) => void;
+    /** Called once the partition's lease is taken, before anything is read. */
+    onLeased?: (lease: Lease) => void;
+  },
 ): Promise<PartitionResult | undefined> {
-  const lease = await resources.leases.tryAcquire(`partition:${task.topic}:${task.partition}`);
+  const name = `partition:${task.topic}:${task.partition}`;
+  if (!(await resources.leases.hasFence(name))) {
+    // Redis has no token counter for this partition: first run, or Redis lost its data. Continue after
+    // the token of the newest manifest, so tokens keep growing along the partition's commits.
+    const newest = await newestManifestToken(resources, task);
+    if (newest !== undefined) await resources.leases.raiseFence(name, newest);
+  }
+  const lease = await resources.leases.tryAcquire(name);
   if (lease === undefined) return undefined;
+  options.onLeased?.(lease);
   const controller = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
   const alive = keepAlive(lease, resources.loaded.config.leases.ttlSeconds * 1000, (error) => {
-    resources.log.error({ err: error, topic: task.topic, partition: task.partition }, 'lease lost; abandoning partition');
+    resources.log.error(
+      { err: error, topic: task.topic, partition: task.partition },
+      'lease lost; abandoning partition',
+    );
     controller.abort(error);
   });
   try {
@@ -158,7 +200,7 @@ export async function runPartitionUnderLease(
         job: resources.loaded.config,
         fs: resources.fs,
         paths: resources.paths,
-        source: resources.source,
+        source: failsWhenAborted(resources.source),
         codec: resources.codec,
         plan: topicPlan,
         runId,
@@ -174,6 +216,44 @@ export async function runPartitionUnderLease(
     alive.stop();
     await lease.release();
   }
+}
+
+async function newestManifestToken(
+  resources: RunResources,
+  task: PartitionTask,
+): Promise<number | undefined> {
+  const dir = resources.paths.manifests(task.topic, task.partition);
+  const newest = (await listNumbered(resources.fs, dir)).at(-1);
+  return newest === undefined
+    ? undefined
+    : (await readJson<CommitManifest>(resources.fs, `${dir}/${newest}`)).token;
+}
+
+/**
+ * The source as the partition task sees it: a read that ends because its signal was aborted (lease
+ * lost, worker shutting down) throws instead of ending quietly, so the unread rest of the range can
+ * never be committed as offsets the log did not return.
+ */
+function failsWhenAborted(source: KafkaSource): KafkaSource {
+  return {
+    listTopics: () => source.listTopics(),
+    partitionOffsets: (topic) => source.partitionOffsets(topic),
+    async *read(range, signal) {
+      yield* source.read(range, signal);
+      if (signal?.aborted) {
+        const reason: unknown = signal.reason;
+        if (isMwiError(reason)) throw reason;
+        throw new MwiError(
+          'MWI_TASK_ABORTED',
+          `${range.topic}/${range.partition}: stopped reading before offset ${range.to} (${describeError(reason)}); nothing of this range is committed, the next owner reads it again`,
+          { cause: reason, canRetry: true },
+        );
+      }
+    },
+    commitGroupOffsets: (group, topic, offsets) => source.commitGroupOffsets(group, topic, offsets),
+    groupOffsets: (group, topic) => source.groupOffsets(group, topic),
+    close: () => source.close(),
+  };
 }
 
 /** `mwingest run`: the whole run in this process. */
@@ -192,7 +272,16 @@ export async function runJob(loaded: LoadedJob, options: RunOptions): Promise<Ru
         `another run of job ${loaded.config.name} is in progress (${holder?.owner ?? 'unknown owner'}); this one is skipped`,
       );
     }
-    const runAlive = keepAlive(runLease, loaded.config.leases.ttlSeconds * 1000, (error) => log.error({ err: error }, 'run lease lost'));
+    const scheduled = await scheduledRunInProgress(resources);
+    if (scheduled !== undefined) {
+      throw new MwiError(
+        'MWI_RUN_IN_PROGRESS',
+        `a scheduled run of job ${loaded.config.name} is in progress on the workers (run ${scheduled}); this one is skipped`,
+      );
+    }
+    const runAlive = keepAlive(runLease, loaded.config.leases.ttlSeconds * 1000, (error) =>
+      log.error({ err: error }, 'run lease lost'),
+    );
     try {
       return await runLocked(resources, runId, started, options, log);
     } finally {
@@ -201,6 +290,16 @@ export async function runJob(loaded: LoadedJob, options: RunOptions): Promise<Ru
   } finally {
     await runLease?.release();
     await resources.close();
+  }
+}
+
+/** The run id of the job's scheduled run (`mwingest worker`) in progress, if any. */
+async function scheduledRunInProgress(resources: RunResources): Promise<string | undefined> {
+  const runs = new Queue(runsQueueName(resources.loaded.config.name), { connection: resources.redis });
+  try {
+    return (await runInProgress(resources.redis, runs, resources.loaded.config.name))?.runId;
+  } finally {
+    await runs.close();
   }
 }
 
@@ -215,14 +314,18 @@ async function runLocked(
   const { plan, topicPlans } = await planRun(resources, runId, options.topics);
   options.onPlanned?.(plan);
   const problems: string[] = [];
-  const readDeadline = config.limits.maxRunSeconds === undefined ? undefined : started + config.limits.maxRunSeconds * 1000;
+  const readDeadline =
+    config.limits.maxRunSeconds === undefined ? undefined : started + config.limits.maxRunSeconds * 1000;
 
   const tasks: { topicPlan: TopicPlan; task: PartitionTask }[] = [];
   for (const topic of plan.topics) {
     const topicPlan = topicPlans.get(topic.topic);
     if (topicPlan === undefined) continue;
     for (const p of topic.partitions) {
-      tasks.push({ topicPlan, task: { topic: topic.topic, partition: p.partition, earliest: p.earliest, endOffset: p.latest } });
+      tasks.push({
+        topicPlan,
+        task: { topic: topic.topic, partition: p.partition, earliest: p.earliest, endOffset: p.latest },
+      });
     }
   }
 
@@ -244,6 +347,40 @@ async function runLocked(
     });
   }
 
+  return finishRun(
+    resources,
+    { runId, started, plan, topicPlans, results, problems, dryRun: options.dryRun === true },
+    log,
+  );
+}
+
+/** What a run's partitions did, for {@link finishRun}. */
+export interface RunOutcome {
+  runId: string;
+  /** Epoch ms the run started. */
+  started: number;
+  plan: RunPlan;
+  topicPlans: Map<string, TopicPlan>;
+  /** Results per topic (any order). */
+  results: Map<string, PartitionResult[]>;
+  /** Problems found so far, one sentence each; appended to. */
+  problems: string[];
+  dryRun?: boolean;
+}
+
+/**
+ * The end of a run, once its partitions are done (here, or on the workers): completeness and Hive
+ * partition jobs per topic, consumer-group offsets for monitoring, the report (saved beside the state).
+ * Idempotent: announcing reads the committed offsets documents, and a report saved twice is replaced.
+ */
+export async function finishRun(
+  resources: RunResources,
+  outcome: RunOutcome,
+  log: Logger,
+): Promise<RunReport> {
+  const { config } = resources.loaded;
+  const { runId, started, plan, topicPlans, results, problems } = outcome;
+  const options = { dryRun: outcome.dryRun === true };
   const topics: TopicReport[] = [];
   for (const topic of plan.topics) {
     const partitions = (results.get(topic.topic) ?? []).sort((a, b) => a.partition - b.partition);
@@ -303,7 +440,11 @@ async function runLocked(
 }
 
 /** Monitoring only: tells Kafka how far we are, after the offsets are safe in the state dir. */
-async function commitGroupOffsets(resources: RunResources, topics: TopicReport[], log: Logger): Promise<void> {
+async function commitGroupOffsets(
+  resources: RunResources,
+  topics: TopicReport[],
+  log: Logger,
+): Promise<void> {
   const group = consumerGroupOf(resources.loaded.config);
   for (const topic of topics) {
     const offsets = topic.partitions
@@ -314,14 +455,25 @@ async function commitGroupOffsets(resources: RunResources, topics: TopicReport[]
       await resources.source.commitGroupOffsets(group, topic.topic, offsets);
     } catch (error) {
       // Lag dashboards lag a little more; the data and its offsets are already committed.
-      log.warn({ err: error, topic: topic.topic, group }, 'could not commit consumer-group offsets (monitoring only)');
+      log.warn(
+        { err: error, topic: topic.topic, group },
+        'could not commit consumer-group offsets (monitoring only)',
+      );
     }
   }
 }
 
 export async function saveReport(resources: RunResources, report: RunReport): Promise<void> {
   const dir = resources.paths.reports();
-  await writeJsonAtomically(resources.fs, `${dir}/${report.runId}.json`, report);
+  const path = `${dir}/${report.runId}.json`;
+  try {
+    await writeJsonAtomically(resources.fs, path, report);
+  } catch (error) {
+    // The same run finished twice (BullMQ delivers a run's end at least once): the newer report wins.
+    if (!isMwiError(error, 'MWI_FS_ALREADY_EXISTS')) throw error;
+    await resources.fs.delete(path);
+    await writeJsonAtomically(resources.fs, path, report);
+  }
   const latest = `${dir}/latest.json`;
   await resources.fs.writeFile(latest, `${JSON.stringify(report, jsonReplacer, 2)}\n`, { overwrite: true });
 }
@@ -332,7 +484,11 @@ function mergeCounts(maps: Record<string, number>[]): Record<string, number> {
   return merged;
 }
 
-async function forEachConcurrently<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+async function forEachConcurrently<T>(
+  items: T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const errors: unknown[] = [];
   const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {

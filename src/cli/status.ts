@@ -1,0 +1,54 @@
+import { Queue } from 'bullmq';
+import { Command } from 'commander';
+import { loadJob } from '../ingest/job-config.js';
+import { openRunResources } from '../ingest/run.js';
+import { runsQueueName } from '../ingest/run-flow-state.js';
+import { collectJobStatus, formatJobStatus } from '../ingest/status.js';
+import { createLogger } from '../log.js';
+import { hiveQueueName, type PartitionAddJob } from '../partitions/hive-queue.js';
+
+/** `mwingest status`: where a job stands. */
+export function statusCommand(): Command {
+  return new Command('status')
+    .summary(
+      'where a job stands: committed offsets, lag, last run, last complete hour, pending partition jobs',
+    )
+    .requiredOption('-j, --job <file>', 'job definition, e.g. jobs/demo.json')
+    .option('--json', 'print the status as JSON')
+    .option('--redis <url>', 'Redis of the queues (default $MWINGEST_REDIS_URL or redis://127.0.0.1:6379)')
+    .addHelpText(
+      'after',
+      `
+Reads the shared state only (the state dir beside the data, Kafka offsets, Redis), so it gives the same
+answer on any host. Exit codes: 0 the last run succeeded (or none ran yet), 1 the last run failed or a
+Hive partition add failed for good, 2 usage or job definition error.`,
+    )
+    .action(async (options: { job: string; json?: boolean; redis?: string }) => {
+      const loaded = await loadJob(options.job);
+      const log = createLogger('mwingest-status', process.env.MWINGEST_LOG_LEVEL ?? 'warn');
+      const resources = await openRunResources(loaded, log, options.redis);
+      const runs = new Queue(runsQueueName(loaded.config.name), { connection: resources.redis });
+      const hive = new Queue<PartitionAddJob>(hiveQueueName(loaded.config.name), {
+        connection: resources.redis,
+      });
+      try {
+        const status = await collectJobStatus({
+          loaded,
+          fs: resources.fs,
+          paths: resources.paths,
+          source: resources.source,
+          redis: resources.redis,
+          runs,
+          hive,
+        });
+        process.stdout.write(`${options.json ? JSON.stringify(status, null, 2) : formatJobStatus(status)}\n`);
+        const failed =
+          status.lastRuns.lastStatus === 'failed' || (status.partitionJobs?.counts.failed ?? 0) > 0;
+        process.exitCode = failed ? 1 : 0;
+      } finally {
+        await runs.close();
+        await hive.close();
+        await resources.close();
+      }
+    });
+}

@@ -1,0 +1,130 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import { Command, InvalidArgumentError } from 'commander';
+import { loadJob } from '../ingest/job-config.js';
+import { createIngestMetrics, serveMetrics } from '../ingest/metrics.js';
+import { startIngestWorker } from '../ingest/worker.js';
+import { createLogger } from '../log.js';
+
+/** `mwingest worker`: process a job's scheduled runs and partition tasks until SIGTERM. */
+export function workerCommand(): Command {
+  return new Command('worker')
+    .summary('process the scheduled runs and partition tasks of a job (any number of workers, any hosts)')
+    .description(
+      "Takes work from the job's BullMQ queues in Redis: schedule ticks (start a run: one task per " +
+        "topic-partition), partition tasks (read, write, commit under the partition's lease) and run endings " +
+        '(completeness, Hive partition jobs, the report). Start as many as the work needs, on any hosts. ' +
+        'Logs are JSON lines on stderr.',
+    )
+    .requiredOption('-j, --job <file>', 'job definition, e.g. jobs/demo.json')
+    .option('--concurrency <n>', 'partition tasks at the same time in this process', positiveInt, 1)
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics on http://<metrics-host>:<port>/metrics',
+      nonNegativeInt,
+    )
+    .option('--metrics-host <host>', 'address the metrics server listens on', '127.0.0.1')
+    .option(
+      '--status-interval <seconds>',
+      'how often lag and the other job gauges are refreshed',
+      positiveNumber,
+      30,
+    )
+    .option(
+      '--shutdown-grace <seconds>',
+      'on SIGTERM, how long running tasks may finish before they are abandoned',
+      nonNegativeNumber,
+      10,
+    )
+    .option(
+      '--redis <url>',
+      'Redis of the queues and leases (default $MWINGEST_REDIS_URL or redis://127.0.0.1:6379)',
+    )
+    .addHelpText(
+      'after',
+      `
+SIGTERM or SIGINT: stop taking work, let running partition tasks finish for --shutdown-grace seconds,
+then stop their reads (nothing uncommitted is committed), release their leases and queue them again;
+exit 0. A second signal exits at once (leases then expire after leases.ttlSeconds).
+
+Examples:
+  mwingest schedule --job jobs/demo.json && mwingest worker --job jobs/demo.json --metrics-port 9464
+  mwingest worker --job jobs/analytics.json --concurrency 2`,
+    )
+    .action(async (options: WorkerCli) => {
+      const loaded = await loadJob(options.job);
+      const log = createLogger('mwingest-worker');
+      const metrics = createIngestMetrics();
+      let server: Server | undefined;
+      if (options.metricsPort !== undefined)
+        server = await serveMetrics(metrics.registry, options.metricsPort, options.metricsHost);
+      const worker = await startIngestWorker({
+        loaded,
+        log,
+        metrics,
+        concurrency: options.concurrency,
+        statusIntervalMs: options.statusInterval * 1000,
+        shutdownGraceMs: options.shutdownGrace * 1000,
+        ...(options.redis === undefined ? {} : { redisUrl: options.redis }),
+      });
+      if (server !== undefined) {
+        const address = server.address();
+        log.info(
+          {
+            metrics:
+              typeof address === 'object' && address !== null
+                ? `http://${address.address}:${address.port}/metrics`
+                : address,
+          },
+          'serving metrics',
+        );
+      }
+      const [signal] = await Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);
+      log.info({ signal }, 'stopping: no new work; running tasks finish or are abandoned safely');
+      const forced = () => {
+        log.warn('second signal: exiting at once; leases expire by themselves');
+        process.exit(1);
+      };
+      process.once('SIGTERM', forced);
+      process.once('SIGINT', forced);
+      await worker.close();
+      server?.close();
+    });
+}
+
+interface WorkerCli {
+  job: string;
+  concurrency: number;
+  metricsPort?: number;
+  metricsHost: string;
+  statusInterval: number;
+  shutdownGrace: number;
+  redis?: string;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError(`expected a port number, got "${value}"`);
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
+  return n;
+}
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a number ≥ 0, got "${value}"`);
+  return n;
+}
