@@ -6,6 +6,7 @@
 
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
+import { createRandom } from '../../src/demo/records.js';
 
 const WIKIS = ['enwiki', 'dewiki', 'frwiki', 'jawiki', 'eswiki', 'commonswiki', 'wikidatawiki', 'ruwiki'];
 const WORDS = [
@@ -27,19 +28,8 @@ const AGENTS = [
   'pywikibot/9.0 (python 3.11)',
 ];
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function createPayloads(size: number, seed = 7): () => string {
-  const random = mulberry32(seed);
+  const random = createRandom(seed);
   const int = (max: number) => Math.floor(random() * max);
   const pick = <T>(list: readonly T[]): T => list[int(list.length)]!;
   const hex = (length: number) => Array.from({ length }, () => '0123456789abcdef'[int(16)]).join('');

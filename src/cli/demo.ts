@@ -1,13 +1,14 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MultiBar, Presets } from 'cli-progress';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { describeHourTree, listPartitionJobs, runDemo } from '../demo/demo.js';
 import { openFileSystem } from '../hdfs/open.js';
 import { loadJob, resolveJobPath } from '../ingest/job-config.js';
 import { formatRunReport } from '../ingest/run-report.js';
 import { createLogger } from '../log.js';
+import { positiveInt } from './arguments.js';
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -36,63 +37,70 @@ Afterwards, look at what it wrote:
   find .demo/hdfs/wmf/data/raw/mediawiki -name '*.avro' | head -1 | xargs java -jar ~/.cache/mwingest-stack/tools/avro-tools.jar tojson | head
   cat .demo/hdfs/wmf/camus/mwingest/demo/errors/*/*/*.errors.jsonl | head -3`,
     )
-    .action(async (options: { job: string; messages: number; hours: number; keep?: boolean; redis?: string }) => {
-      const loaded = await loadJob(options.job);
-      const log = createLogger('mwingest-demo', process.env.MWINGEST_LOG_LEVEL ?? 'warn');
-      const out = (line: string) => process.stdout.write(`${line}\n`);
-      const bars = process.stderr.isTTY
-        ? new MultiBar(
-            { format: ' ingest {bar} {percentage}% | {value}/{total} messages', hideCursor: true, clearOnComplete: true, stream: process.stderr },
-            Presets.shades_classic,
-          )
-        : undefined;
-      let bar: ReturnType<MultiBar['create']> | undefined;
-      let read = 0;
-      const result = await runDemo({
-        loaded,
-        messagesPerTopic: options.messages,
-        hours: options.hours,
-        ...(options.keep ? { keep: true } : {}),
-        ...(options.redis === undefined ? {} : { redisUrl: options.redis }),
-        log,
-        out,
-        onPlanned: (plan) => {
-          bar = bars?.create(Number(plan.backlog), 0);
-        },
-        onProgress: (records) => {
-          read += records;
-          bar?.update(read);
-        },
-      });
-      bars?.stop();
+    .action(
+      async (options: { job: string; messages: number; hours: number; keep?: boolean; redis?: string }) => {
+        const loaded = await loadJob(options.job);
+        const log = createLogger('mwingest-demo', process.env.MWINGEST_LOG_LEVEL ?? 'warn');
+        const out = (line: string) => process.stdout.write(`${line}\n`);
+        const bars = process.stderr.isTTY
+          ? new MultiBar(
+              {
+                format: ' ingest {bar} {percentage}% | {value}/{total} messages',
+                hideCursor: true,
+                clearOnComplete: true,
+                stream: process.stderr,
+              },
+              Presets.shades_classic,
+            )
+          : undefined;
+        let bar: ReturnType<MultiBar['create']> | undefined;
+        let read = 0;
+        const result = await runDemo({
+          loaded,
+          messagesPerTopic: options.messages,
+          hours: options.hours,
+          ...(options.keep ? { keep: true } : {}),
+          ...(options.redis === undefined ? {} : { redisUrl: options.redis }),
+          log,
+          out,
+          onPlanned: (plan) => {
+            bar = bars?.create(Number(plan.backlog), 0);
+          },
+          onProgress: (records) => {
+            read += records;
+            bar?.update(read);
+          },
+        });
+        bars?.stop();
 
-      const { config } = loaded;
-      const fs = await openFileSystem(
-        config.fileSystem.type === 'local' ? { ...config.fileSystem, root: resolveJobPath(loaded, config.fileSystem.root) } : config.fileSystem,
-      );
-      const topics = result.report.topics.map((t) => t.topic);
-      out('');
-      out(`== hour directories (${fs.description})`);
-      for (const line of await describeHourTree(fs, loaded, topics)) out(line);
-      await fs.close();
-      out('');
-      out('== run report');
-      out(formatRunReport(result.report));
-      const redis = new Redis(options.redis ?? process.env.MWINGEST_REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
-      try {
-        const jobs = await listPartitionJobs(redis, config.name);
+        const { config } = loaded;
+        const fs = await openFileSystem(
+          config.fileSystem.type === 'local'
+            ? { ...config.fileSystem, root: resolveJobPath(loaded, config.fileSystem.root) }
+            : config.fileSystem,
+        );
+        const topics = result.report.topics.map((t) => t.topic);
         out('');
-        out(`== Hive partition-add jobs queued (${jobs.length}; run them with: mwingest hive worker --job ${options.job})`);
-        for (const job of jobs) out(`  [${job.state}] ${job.data.statement}`);
-      } finally {
-        redis.disconnect();
-      }
-      process.exitCode = result.report.status === 'succeeded' ? 0 : 1;
-    });
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
-  return n;
+        out(`== hour directories (${fs.description})`);
+        for (const line of await describeHourTree(fs, loaded, topics)) out(line);
+        await fs.close();
+        out('');
+        out('== run report');
+        out(formatRunReport(result.report));
+        const redis = new Redis(options.redis ?? process.env.MWINGEST_REDIS_URL ?? 'redis://127.0.0.1:6379', {
+          maxRetriesPerRequest: null,
+        });
+        try {
+          const jobs = await listPartitionJobs(redis, config.name);
+          out('');
+          out(
+            `== Hive partition-add jobs queued (${jobs.length}; run them with: mwingest hive worker --job ${options.job})`,
+          );
+          for (const job of jobs) out(`  [${job.state}] ${job.data.statement}`);
+        } finally {
+          redis.disconnect();
+        }
+        process.exitCode = result.report.status === 'succeeded' ? 0 : 1;
+      },
+    );
 }

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { userInfo } from 'node:os';
 import { Queue } from 'bullmq';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { describeError, MwiError } from '../errors.js';
@@ -21,6 +21,7 @@ import { hiveQueueName, type PartitionAddJob } from '../partitions/hive-queue.js
 import { hiveIdentifier } from '../partitions/hive-statement.js';
 import { partitionQueueStatus, startPartitionWorker } from '../partitions/hive-worker.js';
 import { defaultRegistryRoot, SchemaRegistry } from '../schemas/registry.js';
+import { port, positiveInt } from './arguments.js';
 
 /**
  * `mwingest hive ddl | worker | status | retry`: the tables of a job's datasets, the executor of
@@ -167,11 +168,7 @@ function workerCommand(): Command {
       .requiredOption('-j, --job <file>', 'job definition, e.g. jobs/demo.json')
       .option('--redis <url>', 'Redis of the queue (default $MWINGEST_REDIS_URL or redis://127.0.0.1:6379)')
       .option('--concurrency <n>', 'partition adds at the same time', positiveInt, 1)
-      .option(
-        '--metrics-port <port>',
-        'serve Prometheus metrics on http://127.0.0.1:<port>/metrics',
-        positiveInt,
-      ),
+      .option('--metrics-port <port>', 'serve Prometheus metrics on http://127.0.0.1:<port>/metrics', port),
   )
     .addHelpText(
       'after',
@@ -306,10 +303,4 @@ function retryCommand(): Command {
         connection.disconnect();
       }
     });
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
 }

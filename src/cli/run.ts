@@ -1,10 +1,11 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
 import { MultiBar, Presets } from 'cli-progress';
+import { Command, Option } from 'commander';
 import { isMwiError } from '../errors.js';
 import { loadJob } from '../ingest/job-config.js';
 import { type RunPlan, runJob } from '../ingest/run.js';
 import { formatRunReport } from '../ingest/run-report.js';
 import { createLogger } from '../log.js';
+import { positiveInt } from './arguments.js';
 
 /** Exit codes of `mwingest run`. */
 export const RunExit = { ok: 0, failed: 1, usage: 2, skipped: 75 } as const;
@@ -14,7 +15,7 @@ export function runCommand(): Command {
     .summary('run one ingest of a job now: Kafka → hourly files, then completeness and Hive jobs')
     .description(
       'Reads every matching topic-partition from its committed offset up to the high watermark taken at the\n' +
-        'start, writes one Avro file per topic, partition and hour into the run\'s temp dir, commits them\n' +
+        "start, writes one Avro file per topic, partition and hour into the run's temp dir, commits them\n" +
         '(manifest, renames, offsets), writes _IMPORTED for hours every partition has moved past and queues\n' +
         'their Hive partition-add jobs. Bad messages go to error files with their reason and raw bytes.',
     )
@@ -22,8 +23,15 @@ export function runCommand(): Command {
     .option('--topics <regex>', "only topics matching this regex (within the job's include/exclude)")
     .option('--dry-run', 'show what would be read, write nothing')
     .option('--json', 'print the run report as JSON on stdout')
-    .addOption(new Option('--concurrency <n>', 'partitions processed at the same time').default('4').argParser(positiveInt))
-    .option('--redis <url>', 'Redis for leases and the Hive job queue (default $MWINGEST_REDIS_URL or redis://127.0.0.1:6379)')
+    .addOption(
+      new Option('--concurrency <n>', 'partitions processed at the same time')
+        .default('4')
+        .argParser(positiveInt),
+    )
+    .option(
+      '--redis <url>',
+      'Redis for leases and the Hive job queue (default $MWINGEST_REDIS_URL or redis://127.0.0.1:6379)',
+    )
     .option('--no-progress', 'no progress bar, even on a terminal')
     .addHelpText(
       'after',
@@ -62,7 +70,12 @@ async function runAction(options: RunCliOptions): Promise<number> {
   const showProgress = options.progress && process.stderr.isTTY === true && !options.json;
   const bars = showProgress
     ? new MultiBar(
-        { format: ' {bar} {percentage}% | {value}/{total} messages | {rate} msg/s | {eta_formatted}', hideCursor: true, clearOnComplete: true, stream: process.stderr },
+        {
+          format: ' {bar} {percentage}% | {value}/{total} messages | {rate} msg/s | {eta_formatted}',
+          hideCursor: true,
+          clearOnComplete: true,
+          stream: process.stderr,
+        },
         Presets.shades_classic,
       )
     : undefined;
@@ -100,16 +113,15 @@ async function runAction(options: RunCliOptions): Promise<number> {
 }
 
 function printPlan(plan: RunPlan): void {
-  const lines = [`dry run ${plan.runId}: ${plan.topics.length} topic(s), at most ${plan.backlog} messages in the logs`];
+  const lines = [
+    `dry run ${plan.runId}: ${plan.topics.length} topic(s), at most ${plan.backlog} messages in the logs`,
+  ];
   for (const topic of plan.topics) {
-    lines.push(`  ${topic.topic} (${topic.schemaName})${topic.problem ? ` — cannot ingest: ${topic.problem}` : ''}`);
-    for (const p of topic.partitions) lines.push(`    partition ${p.partition}: log ${p.earliest}–${p.latest}`);
+    lines.push(
+      `  ${topic.topic} (${topic.schemaName})${topic.problem ? ` — cannot ingest: ${topic.problem}` : ''}`,
+    );
+    for (const p of topic.partitions)
+      lines.push(`    partition ${p.partition}: log ${p.earliest}–${p.latest}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
-  return n;
 }

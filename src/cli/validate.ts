@@ -9,6 +9,7 @@ import { HEADER_LENGTH } from '../schemas/header.js';
 import { stringifyJson, toAvroJson } from '../schemas/json.js';
 import { defaultRegistryRoot, SchemaRegistry, schemaNameOfTopic } from '../schemas/registry.js';
 import { describeRevision, parseRevisionId } from '../schemas/revision.js';
+import { nonNegativeInt, positiveInt } from './arguments.js';
 
 /**
  * `mwingest validate`: is this a well-formed MediaWiki Avro message, and what is in it?
@@ -529,19 +530,6 @@ function offsetArg(value: string): bigint | 'earliest' | 'latest' {
   if (value === 'earliest' || value === 'latest') return value;
   if (/^\d+$/.test(value)) return BigInt(value);
   throw new InvalidArgumentError(`expected an offset (0 or more), earliest or latest, got "${value}"`);
-}
-
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n))
-    throw new InvalidArgumentError(`expected an integer ≥ 0, got "${value}"`);
-  return n;
-}
-
-function positiveInt(value: string): number {
-  const n = nonNegativeInt(value);
-  if (n < 1) throw new InvalidArgumentError(`expected an integer ≥ 1, got "${value}"`);
-  return n;
 }
 
 function maxBig(a: bigint, b: bigint): bigint {

@@ -1,8 +1,9 @@
 import { once } from 'node:events';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { loadJob } from '../ingest/job-config.js';
 import { createLogger } from '../log.js';
 import { startWebServer } from '../web/server.js';
+import { port, positiveInt } from './arguments.js';
 
 /** `mwingest web`: bull-board for the queues and a page of hours × topics per job. */
 export function webCommand(): Command {
@@ -44,18 +45,4 @@ Example:
       await Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);
       await server.close();
     });
-}
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new InvalidArgumentError(`expected a port number, got "${value}"`);
-  return n;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
-  return n;
 }

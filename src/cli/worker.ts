@@ -1,10 +1,11 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { loadJob } from '../ingest/job-config.js';
 import { createIngestMetrics, serveMetrics } from '../ingest/metrics.js';
 import { startIngestWorker } from '../ingest/worker.js';
 import { createLogger } from '../log.js';
+import { nonNegativeNumber, port, positiveInt, positiveNumber } from './arguments.js';
 
 /** `mwingest worker`: process a job's scheduled runs and partition tasks until SIGTERM. */
 export function workerCommand(): Command {
@@ -18,11 +19,7 @@ export function workerCommand(): Command {
     )
     .requiredOption('-j, --job <file>', 'job definition, e.g. jobs/demo.json')
     .option('--concurrency <n>', 'partition tasks at the same time in this process', positiveInt, 1)
-    .option(
-      '--metrics-port <port>',
-      'serve Prometheus metrics on http://<metrics-host>:<port>/metrics',
-      nonNegativeInt,
-    )
+    .option('--metrics-port <port>', 'serve Prometheus metrics on http://<metrics-host>:<port>/metrics', port)
     .option('--metrics-host <host>', 'address the metrics server listens on', '127.0.0.1')
     .option(
       '--status-interval <seconds>',
@@ -100,31 +97,4 @@ interface WorkerCli {
   statusInterval: number;
   shutdownGrace: number;
   redis?: string;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
-  return n;
-}
-
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new InvalidArgumentError(`expected a port number, got "${value}"`);
-  return n;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
-  return n;
-}
-
-function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a number ≥ 0, got "${value}"`);
-  return n;
 }

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { MwiError, describeError } from '../errors.js';
+import { describeError, MwiError } from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
 import { openFileSystem } from '../hdfs/open.js';
 import { type LoadedJob, resolveJobPath } from '../ingest/job-config.js';
@@ -9,11 +9,11 @@ import { openKafkaSink } from '../ingest/kafka.js';
 import { kafkaConnectionOf } from '../ingest/kafka-connection.js';
 import { type RunOptions, runJob } from '../ingest/run.js';
 import type { RunReport } from '../ingest/run-report.js';
+import { hiveQueueName, type PartitionAddJob } from '../partitions/hive-queue.js';
 import { HOUR_MS } from '../partitions/hour.js';
-import { type PartitionAddJob, hiveQueueName } from '../partitions/hive-queue.js';
 import { compilePathTemplate } from '../partitions/path-template.js';
 import { MessageCodec } from '../schemas/codec.js';
-import { SchemaRegistry, defaultRegistryRoot, schemaNameOfTopic } from '../schemas/registry.js';
+import { defaultRegistryRoot, SchemaRegistry, schemaNameOfTopic } from '../schemas/registry.js';
 import { type BadMessageKind, type PlannedMessage, planTraffic } from './traffic.js';
 
 /**
@@ -66,15 +66,21 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   });
   try {
     await redis.connect().catch((error: unknown) => {
-      throw new MwiError('MWI_CONFIG_INVALID', `cannot reach Redis (${describeError(error)}); run scripts/stack up first`, {
-        cause: error,
-      });
+      throw new MwiError(
+        'MWI_CONFIG_INVALID',
+        `cannot reach Redis (${describeError(error)}); run scripts/stack up first`,
+        {
+          cause: error,
+        },
+      );
     });
     const sink = await openKafkaSink(kafkaConnectionOf(loaded));
     let messages: PlannedMessage[];
     try {
       if (!options.keep) {
-        out(`starting clean: deleting topics ${topics.join(', ')}, ${fs.description}${config.output.root} and the demo's queues`);
+        out(
+          `starting clean: deleting topics ${topics.join(', ')}, ${fs.description}${config.output.root} and the demo's queues`,
+        );
         for (const topic of topics) await sink.deleteTopic(topic).catch(() => undefined);
         await fs.delete(config.output.root, { recursive: true });
         await fs.delete(`${config.output.stateDir}/${config.name}`, { recursive: true });
@@ -121,7 +127,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   }
 }
 
-async function produceAll(sink: Awaited<ReturnType<typeof openKafkaSink>>, messages: PlannedMessage[]): Promise<void> {
+async function produceAll(
+  sink: Awaited<ReturnType<typeof openKafkaSink>>,
+  messages: PlannedMessage[],
+): Promise<void> {
   const byTopic = new Map<string, PlannedMessage[]>();
   for (const message of messages) {
     const list = byTopic.get(message.topic) ?? [];
@@ -132,7 +141,9 @@ async function produceAll(sink: Awaited<ReturnType<typeof openKafkaSink>>, messa
     for (let i = 0; i < list.length; i += 1000) {
       await sink.produce(
         topic,
-        list.slice(i, i + 1000).map((m) => ({ value: m.value, partition: m.partition, timestamp: m.timestampMs })),
+        list
+          .slice(i, i + 1000)
+          .map((m) => ({ value: m.value, partition: m.partition, timestamp: m.timestampMs })),
       );
     }
   }
@@ -145,7 +156,11 @@ function countBad(messages: PlannedMessage[]): Record<BadMessageKind, number> {
 }
 
 /** One line per hour directory: files, bytes and flags, as `hdfs dfs -ls -R` would let you work out. */
-export async function describeHourTree(fs: FileSystem, loaded: LoadedJob, topics: string[]): Promise<string[]> {
+export async function describeHourTree(
+  fs: FileSystem,
+  loaded: LoadedJob,
+  topics: string[],
+): Promise<string[]> {
   const { config } = loaded;
   const template = compilePathTemplate(config.output.pathTemplate);
   const lines: string[] = [];
@@ -158,11 +173,15 @@ export async function describeHourTree(fs: FileSystem, loaded: LoadedJob, topics
       const bytes = data.reduce((sum, e) => sum + e.length, 0);
       let flag = 'pending (hour not complete yet)';
       if (entries.some((e) => e.name === '_IMPORTED')) {
-        const imported = JSON.parse((await fs.readFile(`${dir}/_IMPORTED`)).toString('utf8')) as { records: number };
+        const imported = JSON.parse((await fs.readFile(`${dir}/_IMPORTED`)).toString('utf8')) as {
+          records: number;
+        };
         flag = `_IMPORTED (${imported.records} records)`;
         if (entries.some((e) => e.name === '_SUCCESS')) flag += ' _SUCCESS';
       }
-      lines.push(`  ${dir.slice(root.length + 1)}/  ${String(data.length).padStart(2)} files ${formatBytes(bytes).padStart(9)}  ${flag}`);
+      lines.push(
+        `  ${dir.slice(root.length + 1)}/  ${String(data.length).padStart(2)} files ${formatBytes(bytes).padStart(9)}  ${flag}`,
+      );
     }
   }
   return lines;
@@ -185,11 +204,16 @@ function formatBytes(bytes: number): string {
 }
 
 /** The partition-add jobs the run queued, oldest first. */
-export async function listPartitionJobs(redis: Redis, jobName: string): Promise<{ id: string; state: string; data: PartitionAddJob }[]> {
+export async function listPartitionJobs(
+  redis: Redis,
+  jobName: string,
+): Promise<{ id: string; state: string; data: PartitionAddJob }[]> {
   const queue = new Queue<PartitionAddJob>(hiveQueueName(jobName), { connection: redis });
   try {
     const jobs = await queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized']);
-    const listed = await Promise.all(jobs.map(async (job) => ({ id: job.id ?? '', state: await job.getState(), data: job.data })));
+    const listed = await Promise.all(
+      jobs.map(async (job) => ({ id: job.id ?? '', state: await job.getState(), data: job.data })),
+    );
     return listed.sort((a, b) => (a.id < b.id ? -1 : 1));
   } finally {
     await queue.close();

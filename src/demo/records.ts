@@ -28,8 +28,30 @@ export function createRandom(seed: number): () => number {
   };
 }
 
-const WIKIS = ['enwiki', 'dewiki', 'frwiki', 'jawiki', 'eswiki', 'commonswiki', 'wikidatawiki', 'enwiktionary'];
-const WORDS = ['moon', 'landing', 'apollo', 'river', 'castle', 'physics', 'music', 'history', 'football', 'paris', 'quantum', 'bridge'];
+const WIKIS = [
+  'enwiki',
+  'dewiki',
+  'frwiki',
+  'jawiki',
+  'eswiki',
+  'commonswiki',
+  'wikidatawiki',
+  'enwiktionary',
+];
+const WORDS = [
+  'moon',
+  'landing',
+  'apollo',
+  'river',
+  'castle',
+  'physics',
+  'music',
+  'history',
+  'football',
+  'paris',
+  'quantum',
+  'bridge',
+];
 const AGENTS = [
   'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0',
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15',
@@ -43,7 +65,11 @@ export interface RecordGenerator {
   next(tsSeconds: number): Record<string, unknown>;
 }
 
-export function createRecordGenerator(schema: unknown, seed = 1, options: { tsField?: string } = {}): RecordGenerator {
+export function createRecordGenerator(
+  schema: unknown,
+  seed = 1,
+  options: { tsField?: string } = {},
+): RecordGenerator {
   const random = createRandom(seed);
   const tsField = options.tsField ?? 'ts';
   const named = new Map<string, SchemaObject>();
@@ -96,7 +122,10 @@ export function createRecordGenerator(schema: unknown, seed = 1, options: { tsFi
         }
       }
     }
-    if (type.name !== undefined && (type.type === 'record' || type.type === 'enum' || type.type === 'fixed')) {
+    if (
+      type.name !== undefined &&
+      (type.type === 'record' || type.type === 'enum' || type.type === 'fixed')
+    ) {
       named.set(type.name, type);
     }
     switch (type.type) {

@@ -1,5 +1,5 @@
-import { encodeHeader } from '../schemas/header.js';
 import type { MessageCodec } from '../schemas/codec.js';
+import { encodeHeader } from '../schemas/header.js';
 import type { SchemaRegistry } from '../schemas/registry.js';
 import { createRandom, createRecordGenerator } from './records.js';
 
@@ -60,21 +60,28 @@ export interface PlannedMessage {
 /** A revision id that no registry holds: version 99, made at the end of 2286. */
 export const UNKNOWN_REVISION = 999_999_999_999n;
 
-export function planTraffic(registry: SchemaRegistry, codec: MessageCodec, options: TrafficOptions): PlannedMessage[] {
+export function planTraffic(
+  registry: SchemaRegistry,
+  codec: MessageCodec,
+  options: TrafficOptions,
+): PlannedMessage[] {
   const random = createRandom(options.seed ?? 1);
   const badRatio = options.badRatio ?? 0.01;
   const disorderMs = options.disorderMs ?? 300_000;
   const messages: PlannedMessage[] = [];
   for (const [topicIndex, spec] of options.topics.entries()) {
-    const entries = (options.revisions?.[spec.schemaName] ?? registry.revisions(spec.schemaName).map((e) => e.revision)).map(
-      (revision) => {
-        const entry = registry.get(spec.schemaName, revision);
-        if (entry === undefined) throw new Error(`no revision ${revision} of ${spec.schemaName} in ${registry.root}`);
-        return entry;
-      },
-    );
+    const entries = (
+      options.revisions?.[spec.schemaName] ?? registry.revisions(spec.schemaName).map((e) => e.revision)
+    ).map((revision) => {
+      const entry = registry.get(spec.schemaName, revision);
+      if (entry === undefined)
+        throw new Error(`no revision ${revision} of ${spec.schemaName} in ${registry.root}`);
+      return entry;
+    });
     if (entries.length === 0) throw new Error(`no schema named ${spec.schemaName} in ${registry.root}`);
-    const generators = entries.map((entry, i) => createRecordGenerator(entry.json, (options.seed ?? 1) * 7919 + topicIndex * 31 + i));
+    const generators = entries.map((entry, i) =>
+      createRecordGenerator(entry.json, (options.seed ?? 1) * 7919 + topicIndex * 31 + i),
+    );
     const span = options.toMs - options.fromMs;
     for (let i = 0; i < options.messagesPerTopic; i++) {
       // Time advances through the range; each record lags its position by up to `disorderMs`.
@@ -89,14 +96,25 @@ export function planTraffic(registry: SchemaRegistry, codec: MessageCodec, optio
         const bad = BadMessageKinds[Math.floor(random() * BadMessageKinds.length)]!;
         messages.push({ ...base, value: malformed(codec, entry.revision, record, bad), bad });
       } else {
-        messages.push({ ...base, value: codec.encode(entry.revision, record), record, revision: entry.revision, recordMs: Math.floor(recordMs / 1000) * 1000 });
+        messages.push({
+          ...base,
+          value: codec.encode(entry.revision, record),
+          record,
+          revision: entry.revision,
+          recordMs: Math.floor(recordMs / 1000) * 1000,
+        });
       }
     }
   }
   return messages;
 }
 
-function malformed(codec: MessageCodec, revision: bigint, record: Record<string, unknown>, kind: BadMessageKind): Buffer {
+function malformed(
+  codec: MessageCodec,
+  revision: bigint,
+  record: Record<string, unknown>,
+  kind: BadMessageKind,
+): Buffer {
   const good = codec.encode(revision, record);
   switch (kind) {
     case 'BAD_MAGIC': {

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { crc32, deflateRaw } from 'node:zlib';
 import type { Type } from 'avsc';
 import { compress as snappyCompress } from 'snappy';
-import { MwiError, describeError } from '../errors.js';
+import { describeError, MwiError } from '../errors.js';
 import type { FileWriter } from '../hdfs/filesystem.js';
 import type { RecordFileWriter } from './record-writer.js';
 
@@ -96,7 +96,8 @@ class AvroContainerWriter implements RecordFileWriter {
     this.maxInFlight = options.maxBlocksInFlight ?? 4;
     this.block = takeBuffer(this.blockBytes + 1024);
     for (const key of Object.keys(options.metadata ?? {})) {
-      if (key.startsWith('avro.')) throw new MwiError('MWI_USAGE', `container metadata key ${key} is reserved by Avro`);
+      if (key.startsWith('avro.'))
+        throw new MwiError('MWI_USAGE', `container metadata key ${key} is reserved by Avro`);
     }
     const header = encodeHeader(
       { ...options.metadata, 'avro.schema': JSON.stringify(options.schema), 'avro.codec': this.codec },
@@ -205,7 +206,8 @@ class AvroContainerWriter implements RecordFileWriter {
         canRetry: true,
       });
     }
-    if (this.done) throw new MwiError('MWI_USAGE', `${this.sink.path}: the container file was already finished`);
+    if (this.done)
+      throw new MwiError('MWI_USAGE', `${this.sink.path}: the container file was already finished`);
   }
 }
 

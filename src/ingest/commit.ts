@@ -1,13 +1,12 @@
-import { MwiError, isMwiError } from '../errors.js';
+import { isMwiError, MwiError } from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
 import { failPoint } from './failpoints.js';
 import {
-  type StatePaths,
-  listNames,
   listNumbered,
   padOffset,
   pruneNumbered,
   readJson,
+  type StatePaths,
   writeJsonAtomically,
 } from './state-store.js';
 
@@ -86,7 +85,11 @@ export interface CommittedOffsets extends CommitManifest {
 }
 
 /** Step 2: claims the range. Throws `MWI_FENCED` when another owner committed from this offset. */
-export async function claimManifest(fs: FileSystem, paths: StatePaths, manifest: CommitManifest): Promise<void> {
+export async function claimManifest(
+  fs: FileSystem,
+  paths: StatePaths,
+  manifest: CommitManifest,
+): Promise<void> {
   const path = paths.manifest(manifest.topic, manifest.partition, BigInt(manifest.startOffset));
   try {
     await writeJsonAtomically(fs, path, manifest);
@@ -107,7 +110,11 @@ export async function claimManifest(fs: FileSystem, paths: StatePaths, manifest:
 }
 
 /** Steps 3 and 4, idempotent: safe to repeat after a crash at any point. */
-export async function applyManifest(fs: FileSystem, paths: StatePaths, manifest: CommitManifest): Promise<void> {
+export async function applyManifest(
+  fs: FileSystem,
+  paths: StatePaths,
+  manifest: CommitManifest,
+): Promise<void> {
   const madeDirs = new Set<string>();
   for (const file of manifest.files) {
     const dir = file.final.slice(0, file.final.lastIndexOf('/'));
@@ -216,4 +223,3 @@ async function listDirectories(fs: FileSystem, dir: string): Promise<string[]> {
     throw error;
   }
 }
-

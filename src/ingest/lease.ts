@@ -46,7 +46,8 @@ export class LeaseManager {
     options: LeaseOptions = {},
   ) {
     this.ttlMs = options.ttlMs ?? 30_000;
-    this.owner = options.owner ?? `${process.env.HOSTNAME ?? 'host'}/${process.pid}/${randomUUID().slice(0, 8)}`;
+    this.owner =
+      options.owner ?? `${process.env.HOSTNAME ?? 'host'}/${process.pid}/${randomUUID().slice(0, 8)}`;
   }
 
   /** Tries to take the lease named `name`; `undefined` when someone else holds it. */

@@ -1,7 +1,7 @@
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { describeError, MwiError } from '../errors.js';
+import { describeError } from '../errors.js';
+import { listenOn } from '../listen.js';
 import type { PartitionResult } from './partition-task.js';
 import type { JobStatus } from './status.js';
 
@@ -235,18 +235,5 @@ export async function serveMetrics(registry: Registry, port: number, host = '127
         response.writeHead(500, { 'content-type': 'text/plain' }).end(`${describeError(error)}\n`),
     );
   });
-  server.listen(port, host);
-  try {
-    await Promise.race([
-      once(server, 'listening'),
-      once(server, 'error').then(([error]) => Promise.reject(error)),
-    ]);
-  } catch (error) {
-    throw new MwiError(
-      'MWI_USAGE',
-      `cannot serve metrics on ${host}:${port}: ${describeError(error)}; choose another --metrics-port`,
-      { cause: error },
-    );
-  }
-  return server;
+  return listenOn(server, host, port, 'metrics', '--metrics-port');
 }

@@ -70,7 +70,10 @@ export function formatRunReport(report: RunReport): string {
       `${t.recordsPerSecond.toLocaleString('en-US')} rec/s, ${(t.bytesRead / 1e6).toFixed(1)} MB`,
   );
   for (const topic of report.topics) {
-    lines.push('', `${topic.topic} (${topic.schemaName}, reader ${topic.readerRevision ?? '—'}): ${topic.status}`);
+    lines.push(
+      '',
+      `${topic.topic} (${topic.schemaName}, reader ${topic.readerRevision ?? '—'}): ${topic.status}`,
+    );
     if (topic.problem) lines.push(`  ! ${topic.problem}`);
     for (const p of topic.partitions) {
       const mark = p.status === 'failed' ? '✗' : p.status === 'committed' ? '✓' : '·';
@@ -78,14 +81,18 @@ export function formatRunReport(report: RunReport): string {
         `  ${mark} partition ${p.partition}: offsets ${p.startOffset} → ${p.endOffset} of ${p.highWatermark}; ${p.equation}` +
           `${p.counts.late ? `; ${p.counts.late} late` : ''}`,
       );
-      if (p.expiredRange) lines.push(`      expired before read: offsets ${p.expiredRange.from}–${BigInt(p.expiredRange.to) - 1n}`);
+      if (p.expiredRange)
+        lines.push(
+          `      expired before read: offsets ${p.expiredRange.from}–${BigInt(p.expiredRange.to) - 1n}`,
+        );
       if (p.error) lines.push(`      ${p.error.code}: ${p.error.message}`);
     }
     if (topic.announced.length > 0) {
       lines.push(`  announced ${topic.announced.length} hour(s): ${summariseHours(topic.announced)}`);
     }
     const late = Object.entries(topic.late);
-    if (late.length > 0) lines.push(`  late records for announced hours: ${late.map(([h, n]) => `${h} (${n})`).join(', ')}`);
+    if (late.length > 0)
+      lines.push(`  late records for announced hours: ${late.map(([h, n]) => `${h} (${n})`).join(', ')}`);
   }
   if (report.problems.length > 0) {
     lines.push('', 'problems:');

@@ -10,9 +10,9 @@ import { MessageCodec } from '../schemas/codec.js';
 import { defaultRegistryRoot, SchemaRegistry, schemaNameOfTopic } from '../schemas/registry.js';
 import type { CommitManifest } from './commit.js';
 import { consumerGroupOf, type LoadedJob, resolveJobPath, topicMatcher } from './job-config.js';
+import { openKafkaSource } from './kafka.js';
 import type { KafkaSource, PartitionOffsets } from './kafka-client.js';
 import { kafkaConnectionOf } from './kafka-connection.js';
-import { openKafkaSource } from './kafka.js';
 import { keepAlive, type Lease, LeaseManager } from './lease.js';
 import {
   failedBeforeStart,

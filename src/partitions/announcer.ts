@@ -4,28 +4,27 @@ import { isMwiError } from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
 import type { CommittedOffsets } from '../ingest/commit.js';
 import { failPoint } from '../ingest/failpoints.js';
-import { type JobConfig, effectiveDataset } from '../ingest/job-config.js';
+import { effectiveDataset, type JobConfig } from '../ingest/job-config.js';
 import type { PartitionOffsets } from '../ingest/kafka-client.js';
 import type { PartitionResult } from '../ingest/partition-task.js';
 import {
-  type StatePaths,
   listNumbered,
   padOffset,
   pruneNumbered,
   readJson,
+  type StatePaths,
   writeJsonAtomically,
 } from '../ingest/state-store.js';
 import type { TopicPlan } from '../ingest/topic-plan.js';
 import {
   type CompletenessState,
-  type PartitionProgress,
   initialCompletenessState,
   nextAnnouncements,
+  type PartitionProgress,
 } from './completeness.js';
-import { addPartitionStatement, hivePartitionValues } from './hive-statement.js';
 import { type HiveJobQueue, openHiveJobQueue } from './hive-queue.js';
+import { addPartitionStatement, hivePartitionValues } from './hive-statement.js';
 import { HOUR_MS, hourKey, hourStartMs, parseHourKey } from './hour.js';
-
 
 /**
  * Guarantee 6, with its I/O: after a run's commits, decide which hours of a topic are complete,
@@ -69,7 +68,11 @@ export interface AnnouncerOptions {
   now?: () => number;
 }
 
-export async function loadCompletenessState(fs: FileSystem, paths: StatePaths, topic: string): Promise<TopicCompleteness> {
+export async function loadCompletenessState(
+  fs: FileSystem,
+  paths: StatePaths,
+  topic: string,
+): Promise<TopicCompleteness> {
   const dir = paths.completeness(topic);
   const newest = (await listNumbered(fs, dir)).at(-1);
   if (newest !== undefined) return readJson<TopicCompleteness>(fs, `${dir}/${newest}`);
@@ -114,8 +117,12 @@ export function createAnnouncer(options: AnnouncerOptions): Announcer {
       const earliestPending = Object.keys(state.pendingCounts).sort()[0];
       const decision = nextAnnouncements(state.engine, progress, now(), {
         idleGraceMs: job.completeness.idleGraceSeconds * 1000,
-        ...(job.completeness.startHour === undefined ? {} : { startMs: Date.parse(job.completeness.startHour) }),
-        ...(earliestPending === undefined ? {} : { earliestPendingMs: hourStartMs(parseHourKey(earliestPending)) }),
+        ...(job.completeness.startHour === undefined
+          ? {}
+          : { startMs: Date.parse(job.completeness.startHour) }),
+        ...(earliestPending === undefined
+          ? {}
+          : { earliestPendingMs: hourStartMs(parseHourKey(earliestPending)) }),
       });
       const dataset = effectiveDataset(job, plan.schemaName);
       const announced: string[] = [];
@@ -163,7 +170,10 @@ export function createAnnouncer(options: AnnouncerOptions): Announcer {
       failPoint('announced');
       await pruneNumbered(fs, dir, 20);
       if (announced.length > 0) {
-        log.info({ topic: plan.topic, hours: announced.length, through: state.announcedThrough }, 'announced complete hours');
+        log.info(
+          { topic: plan.topic, hours: announced.length, through: state.announcedThrough },
+          'announced complete hours',
+        );
       }
       return { hours: announced, announcedThrough: state.announcedThrough };
     },
@@ -192,7 +202,8 @@ async function newCommits(
   }
   const lastName = names.at(-1);
   const last =
-    newer.at(-1) ?? (lastName === undefined ? undefined : await readJson<CommittedOffsets>(fs, `${dir}/${lastName}`));
+    newer.at(-1) ??
+    (lastName === undefined ? undefined : await readJson<CommittedOffsets>(fs, `${dir}/${lastName}`));
   return { newer, last };
 }
 
@@ -207,4 +218,3 @@ function countCommit(state: TopicCompleteness, commit: CommittedOffsets): void {
   }
   state.countedThrough[String(commit.partition)] = commit.endOffset;
 }
-

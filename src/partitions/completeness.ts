@@ -51,7 +51,11 @@ export function initialCompletenessState(): CompletenessState {
 }
 
 /** The topic's watermark: min over partitions of the time each has reached. */
-export function topicWatermark(progress: PartitionProgress[], nowMs: number, idleGraceMs: number): number | null {
+export function topicWatermark(
+  progress: PartitionProgress[],
+  nowMs: number,
+  idleGraceMs: number,
+): number | null {
   if (progress.length === 0) return null;
   let watermark = Number.POSITIVE_INFINITY;
   for (const p of progress) {

@@ -16,7 +16,12 @@ export interface HivePartitionValues {
 }
 
 export function hivePartitionValues(bucket: HourBucket): HivePartitionValues {
-  return { year: String(bucket.year), month: String(bucket.month), day: String(bucket.day), hour: String(bucket.hour) };
+  return {
+    year: String(bucket.year),
+    month: String(bucket.month),
+    day: String(bucket.day),
+    hour: String(bucket.hour),
+  };
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -24,9 +29,13 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 /** Back-quotes a database, table or column name after checking it is a plain identifier. */
 export function hiveIdentifier(name: string, what: string): string {
   if (!IDENTIFIER.test(name)) {
-    throw new MwiError('MWI_CONFIG_INVALID', `${what} "${name}" is not a Hive identifier (letters, digits and _ only)`, {
-      details: { [what]: name },
-    });
+    throw new MwiError(
+      'MWI_CONFIG_INVALID',
+      `${what} "${name}" is not a Hive identifier (letters, digits and _ only)`,
+      {
+        details: { [what]: name },
+      },
+    );
   }
   return `\`${name}\``;
 }
@@ -34,7 +43,10 @@ export function hiveIdentifier(name: string, what: string): string {
 /** A single-quoted HQL string literal. */
 export function hiveString(value: string): string {
   if (/[\0\n\r]/.test(value)) {
-    throw new MwiError('MWI_CONFIG_INVALID', `cannot use ${JSON.stringify(value)} in HQL: it contains a NUL or line break`);
+    throw new MwiError(
+      'MWI_CONFIG_INVALID',
+      `cannot use ${JSON.stringify(value)} in HQL: it contains a NUL or line break`,
+    );
   }
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }

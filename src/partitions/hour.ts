@@ -48,7 +48,12 @@ const HOUR_KEY = /^(\d{4})-(\d{2})-(\d{2})T(\d{2})$/;
 export function parseHourKey(key: string): HourBucket {
   const match = HOUR_KEY.exec(key);
   if (match !== null) {
-    const bucket = { year: Number(match[1]), month: Number(match[2]), day: Number(match[3]), hour: Number(match[4]) };
+    const bucket = {
+      year: Number(match[1]),
+      month: Number(match[2]),
+      day: Number(match[3]),
+      hour: Number(match[4]),
+    };
     // Round trip through Date rejects 2026-02-30T10 and hour 24.
     if (hourKey(hourOf(hourStartMs(bucket))) === key) return bucket;
   }

@@ -45,7 +45,9 @@ const TIME_ORDER: TimeField[] = ['year', 'month', 'day', 'hour'];
 export function compilePathTemplate(source: string, key = 'output.pathTemplate'): PathTemplate {
   const pieces = parse(source, key);
   const problem = (message: string) =>
-    new MwiError('MWI_CONFIG_INVALID', `${key}: ${message} (got "${source}")`, { details: { key, value: source } });
+    new MwiError('MWI_CONFIG_INVALID', `${key}: ${message} (got "${source}")`, {
+      details: { key, value: source },
+    });
 
   const times = pieces.flatMap((p) => ('time' in p ? [p.time] : []));
   if (times.join() !== TIME_ORDER.join()) {
@@ -54,10 +56,18 @@ export function compilePathTemplate(source: string, key = 'output.pathTemplate')
   const firstTime = pieces.findIndex((p) => 'time' in p);
   const prefix = pieces.slice(0, firstTime);
   if (!prefix.some((p) => 'dataset' in p && p.dataset !== 'root')) {
-    throw problem('must contain <topic> or <name> before the time, or every dataset would share one directory');
+    throw problem(
+      'must contain <topic> or <name> before the time, or every dataset would share one directory',
+    );
   }
   const first = pieces[0];
-  if (!(first !== undefined && (('dataset' in first && first.dataset === 'root') || ('literal' in first && first.literal.startsWith('/'))))) {
+  if (
+    !(
+      first !== undefined &&
+      (('dataset' in first && first.dataset === 'root') ||
+        ('literal' in first && first.literal.startsWith('/')))
+    )
+  ) {
     throw problem('must start with <root> or an absolute path');
   }
 
@@ -100,7 +110,9 @@ function parse(source: string, key: string): Piece[] {
   if (last < source.length) pieces.push({ literal: source.slice(last) });
   for (const piece of pieces) {
     if ('literal' in piece && /[<>{}]/.test(piece.literal)) {
-      throw new MwiError('MWI_CONFIG_INVALID', `${key}: unbalanced <, >, { or } in "${source}"`, { details: { key } });
+      throw new MwiError('MWI_CONFIG_INVALID', `${key}: unbalanced <, >, { or } in "${source}"`, {
+        details: { key },
+      });
     }
   }
   return pieces;

@@ -1,16 +1,16 @@
-import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { describeError, MwiError } from '../errors.js';
+import { describeError } from '../errors.js';
 import type { LoadedJob } from '../ingest/job-config.js';
 import { openRunResources, type RunResources } from '../ingest/run.js';
 import { partitionsQueueName, runsQueueName } from '../ingest/run-flow-state.js';
 import { collectJobStatus, type StatusSources } from '../ingest/status.js';
+import { listenOn } from '../listen.js';
 import { hiveQueueName, type PartitionAddJob } from '../partitions/hive-queue.js';
 import { renderJobPage } from './job-page.js';
 
@@ -172,22 +172,8 @@ function failed(response: Response, log: Logger, job: string, error: unknown): v
     .send(`the status of job ${job} cannot be read right now: ${describeError(error)}\n`);
 }
 
-async function listen(app: express.Express, options: WebServerOptions): Promise<Server> {
-  const host = options.host ?? '127.0.0.1';
-  const server = app.listen(options.port, host);
-  try {
-    await Promise.race([
-      once(server, 'listening'),
-      once(server, 'error').then(([error]) => Promise.reject(error)),
-    ]);
-  } catch (error) {
-    throw new MwiError(
-      'MWI_USAGE',
-      `cannot serve the web view on ${host}:${options.port}: ${describeError(error)}; choose another --port`,
-      { cause: error },
-    );
-  }
-  return server;
+function listen(app: express.Express, options: WebServerOptions): Promise<Server> {
+  return listenOn(createServer(app), options.host ?? '127.0.0.1', options.port, 'the web view', '--port');
 }
 
 async function closeAll(opened: { resources: RunResources; queues: Queue[] }[]): Promise<void> {

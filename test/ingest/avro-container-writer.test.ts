@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import zlib from 'node:zlib';
 import { describe, test } from 'node:test';
+import zlib from 'node:zlib';
 import avro from 'avsc';
 import type { FileWriter } from '../../src/hdfs/filesystem.js';
 import { type AvroCodec, createAvroContainerWriter } from '../../src/ingest/avro-container-writer.js';
@@ -68,7 +68,9 @@ function snappyCodecs() {
     deflate: zlib.inflateRaw,
     snappy: (buffer: Buffer, callback: (error: Error | null, data?: Buffer) => void) => {
       import('snappy')
-        .then(({ uncompressSync }) => callback(null, uncompressSync(buffer.subarray(0, buffer.length - 4)) as Buffer))
+        .then(({ uncompressSync }) =>
+          callback(null, uncompressSync(buffer.subarray(0, buffer.length - 4)) as Buffer),
+        )
         .catch(callback);
     },
   };
@@ -101,7 +103,8 @@ describe('Avro container writer', () => {
       assert.equal(back.codec, codec);
       assert.deepEqual(back.schema, schema);
       assert.equal(back.records.length, records.length);
-      for (const [i, record] of records.entries()) assert.deepEqual({ ...(back.records[i] as object) }, record, `record ${i}`);
+      for (const [i, record] of records.entries())
+        assert.deepEqual({ ...(back.records[i] as object) }, record, `record ${i}`);
     });
   }
 
@@ -153,7 +156,13 @@ describe('Avro container writer', () => {
         outstanding -= 1;
       },
     };
-    const writer = createAvroContainerWriter(slow, { schema, type, codec: 'null', blockBytes: 1024, maxBlocksInFlight: 2 });
+    const writer = createAvroContainerWriter(slow, {
+      schema,
+      type,
+      codec: 'null',
+      blockBytes: 1024,
+      maxBlocksInFlight: 2,
+    });
     let waited = 0;
     for (const record of recordsFor(3000)) {
       const pending = writer.append(record);

@@ -30,7 +30,7 @@ import {
   produceMessages,
   writeTestJob,
 } from '../support/ingest.js';
-import { type StackConfig, requireStack, uniqueName } from '../support/stack.js';
+import { requireStack, type StackConfig, uniqueName } from '../support/stack.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'mwingest.js');
 // Short, so reruns need not wait long for the dead runs' leases; long enough that eleven runs
@@ -38,12 +38,18 @@ const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'mw
 const LEASE_TTL_SECONDS = 6;
 
 /** Runs `mwingest run` in a child process; resolves with its exit code or signal. */
-function runCli(jobPath: string, crashAt?: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+function runCli(
+  jobPath: string,
+  crashAt?: string,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, MWINGEST_LOG_LEVEL: 'error' };
     if (crashAt === undefined) delete env.MWINGEST_CRASH_AT;
     else env.MWINGEST_CRASH_AT = crashAt;
-    const child = spawn(process.execPath, [cli, 'run', '--job', jobPath, '--json', '--no-progress'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [cli, 'run', '--job', jobPath, '--json', '--no-progress'], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -60,7 +66,11 @@ async function snapshot(fs: FileSystem, job: LoadedJob, base: string, redis: Red
     const relative = path.slice(`${base}/raw`.length);
     if (path.endsWith('.avro')) {
       const { records } = await decodeContainer(await fs.readFile(path));
-      files[relative] = records.map((r) => JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? `${v}n` : Buffer.isBuffer(v) ? v.toString('hex') : v)));
+      files[relative] = records.map((r) =>
+        JSON.stringify(r, (_k, v) =>
+          typeof v === 'bigint' ? `${v}n` : Buffer.isBuffer(v) ? v.toString('hex') : v,
+        ),
+      );
     } else if (path.endsWith('/_IMPORTED')) {
       files[relative] = [String(JSON.parse((await fs.readFile(path)).toString()).records)];
     } else {
@@ -69,7 +79,9 @@ async function snapshot(fs: FileSystem, job: LoadedJob, base: string, redis: Red
   }
   const stateDir = `${base}/state/${job.config.name}`;
   for (const path of await listFilesRecursively(fs, `${stateDir}/errors`)) {
-    files[`errors${path.slice(`${stateDir}/errors`.length)}`] = (await fs.readFile(path)).toString().split('\n');
+    files[`errors${path.slice(`${stateDir}/errors`.length)}`] = (await fs.readFile(path))
+      .toString()
+      .split('\n');
   }
   const offsets: string[] = [];
   for (const path of await listFilesRecursively(fs, `${stateDir}/partitions`)) {
@@ -77,7 +89,9 @@ async function snapshot(fs: FileSystem, job: LoadedJob, base: string, redis: Red
   }
   const leftovers = (await listFilesRecursively(fs, `${stateDir}/tmp`)).length;
   const queue = new Queue(hiveQueueName(job.config.name), { connection: redis });
-  const jobs = (await queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed'])).map((j) => j.id!).sort();
+  const jobs = (await queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed']))
+    .map((j) => j.id!)
+    .sort();
   await queue.close();
   return { files, offsets: offsets.sort(), leftovers, jobs };
 }
@@ -91,6 +105,11 @@ describe('crash anywhere, rerun: the same result as a run that never crashed', (
   let topics: string[] = [];
   let registryRoot: string;
   const jobs: { job: LoadedJob; base: string }[] = [];
+  // Hours are counted from H, the start of the current hour. The grace puts every run's
+  // completeness watermark near H − 30 min, whatever minute the test starts at: the reference run
+  // and the reruns a minute later must agree on which hours are complete.
+  const H = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
+  const graceSeconds = Math.ceil((Date.now() - (H - 0.5 * HOUR_MS)) / 1000);
 
   async function newJob(label: string): Promise<{ job: LoadedJob; base: string }> {
     const base = `/mwingest-test/${prefix}-${label}`;
@@ -100,7 +119,7 @@ describe('crash anywhere, rerun: the same result as a run that never crashed', (
       stack,
       registry: registryRoot,
       hdfsBase: base,
-      extra: { leases: { ttlSeconds: LEASE_TTL_SECONDS }, completeness: { idleGraceSeconds: 600 } },
+      extra: { leases: { ttlSeconds: LEASE_TTL_SECONDS }, completeness: { idleGraceSeconds: graceSeconds } },
     });
     jobs.push({ job, base });
     return { job, base };
@@ -115,7 +134,6 @@ describe('crash anywhere, rerun: the same result as a run that never crashed', (
     sink = await openKafkaSink({ brokers: stack.kafkaBrokers });
     topics = [`${prefix}_EditAttempt`, `${prefix}_ApiAction`];
     for (const topic of topics) await sink.createTopic(topic, 2);
-    const H = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
     const messages = planTraffic(registry, codec, {
       topics: topics.map((topic) => ({ topic, schemaName: schemaNameOfTopic(topic), partitions: 2 })),
       messagesPerTopic: 1500,
@@ -135,7 +153,9 @@ describe('crash anywhere, rerun: the same result as a run that never crashed', (
     await sink?.close();
     for (const { job, base } of jobs) {
       await fs?.delete(base, { recursive: true }).catch(() => undefined);
-      await new Queue(hiveQueueName(job.config.name), { connection: redis }).obliterate({ force: true }).catch(() => undefined);
+      await new Queue(hiveQueueName(job.config.name), { connection: redis })
+        .obliterate({ force: true })
+        .catch(() => undefined);
     }
     await fs?.close();
     redis?.disconnect();
@@ -144,7 +164,9 @@ describe('crash anywhere, rerun: the same result as a run that never crashed', (
   test('kill -9 at each step of the commit protocol, then rerun', async () => {
     const reference = await newJob('ref');
     const scenarios = [...FailPoints.map((point) => `${point}`), 'renamed-one@3', 'reading@3'];
-    const crashed = await Promise.all(scenarios.map((point, i) => newJob(`c${i}`).then((job) => ({ point, ...job }))));
+    const crashed = await Promise.all(
+      scenarios.map((point, i) => newJob(`c${i}`).then((job) => ({ point, ...job }))),
+    );
 
     const [referenceRun, ...crashRuns] = await Promise.all([
       runCli(reference.job.path),
@@ -152,23 +174,39 @@ describe('crash anywhere, rerun: the same result as a run that never crashed', (
     ]);
     assert.equal(referenceRun.code, 0, referenceRun.stderr);
     for (const [i, run] of crashRuns.entries()) {
-      assert.equal(run.signal, 'SIGKILL', `${crashed[i]!.point}: the run was killed there (${run.stderr.slice(-500)})`);
+      assert.equal(
+        run.signal,
+        'SIGKILL',
+        `${crashed[i]!.point}: the run was killed there (${run.stderr.slice(-500)})`,
+      );
     }
 
     await sleep(LEASE_TTL_SECONDS * 1000 + 500); // the dead runs' leases expire
     const reruns = await Promise.all(crashed.map(({ job }) => runCli(job.path)));
-    for (const [i, run] of reruns.entries()) assert.equal(run.code, 0, `${crashed[i]!.point}: rerun: ${run.stderr.slice(-800)}`);
+    for (const [i, run] of reruns.entries())
+      assert.equal(run.code, 0, `${crashed[i]!.point}: rerun: ${run.stderr.slice(-800)}`);
 
     const expected = await snapshot(fs, reference.job, reference.base, redis);
-    assert.ok(Object.keys(expected.files).some((f) => f.endsWith('.avro')), 'the reference run wrote files');
+    assert.ok(
+      Object.keys(expected.files).some((f) => f.endsWith('.avro')),
+      'the reference run wrote files',
+    );
     assert.ok(expected.jobs.length > 0, 'the reference run announced hours');
     assert.equal(expected.leftovers, 0);
     for (const { point, job, base } of crashed) {
       const actual = await snapshot(fs, job, base, redis);
-      assert.deepEqual(Object.keys(actual.files).sort(), Object.keys(expected.files).sort(), `${point}: the same file names`);
+      assert.deepEqual(
+        Object.keys(actual.files).sort(),
+        Object.keys(expected.files).sort(),
+        `${point}: the same file names`,
+      );
       assert.deepEqual(actual.files, expected.files, `${point}: the same records in every file`);
       assert.deepEqual(actual.offsets, expected.offsets, `${point}: the same committed offsets`);
-      assert.deepEqual(actual.jobs.map((id) => id.slice(id.indexOf('_'))), expected.jobs.map((id) => id.slice(id.indexOf('_'))), `${point}: the same Hive jobs`);
+      assert.deepEqual(
+        actual.jobs.map((id) => id.slice(id.indexOf('_'))),
+        expected.jobs.map((id) => id.slice(id.indexOf('_'))),
+        `${point}: the same Hive jobs`,
+      );
       assert.equal(actual.leftovers, 0, `${point}: no temp files left`);
     }
   });

@@ -36,7 +36,7 @@ import {
   readErrorRecords,
   writeTestJob,
 } from '../support/ingest.js';
-import { type StackConfig, requireStack, uniqueName } from '../support/stack.js';
+import { requireStack, type StackConfig, uniqueName } from '../support/stack.js';
 
 const execFileAsync = promisify(execFile);
 const SCHEMAS = ['EditAttempt', 'SearchSatisfaction', 'CirrusSearchRequestSet', 'ApiAction'];
@@ -83,9 +83,29 @@ describe('ingest run against the real stack', () => {
     });
     fs = await openFileSystem(loaded.config.fileSystem);
     redis = new Redis(stack.redisUrl, { maxRetriesPerRequest: null });
-    const spec = topics.map((topic) => ({ topic, schemaName: schemaNameOfTopic(topic), partitions: PARTITIONS }));
-    const early = planTraffic(registry, codec, { topics: spec, messagesPerTopic: 900, fromMs: H - 7 * HOUR_MS, toMs: H - 4 * HOUR_MS, badRatio: 0.01, disorderMs: 20 * 60_000, seed: 11 });
-    const later = planTraffic(registry, codec, { topics: spec, messagesPerTopic: 600, fromMs: H - 3 * HOUR_MS, toMs: H - 1 * HOUR_MS, badRatio: 0.01, disorderMs: 20 * 60_000, seed: 12 });
+    const spec = topics.map((topic) => ({
+      topic,
+      schemaName: schemaNameOfTopic(topic),
+      partitions: PARTITIONS,
+    }));
+    const early = planTraffic(registry, codec, {
+      topics: spec,
+      messagesPerTopic: 900,
+      fromMs: H - 7 * HOUR_MS,
+      toMs: H - 4 * HOUR_MS,
+      badRatio: 0.01,
+      disorderMs: 20 * 60_000,
+      seed: 11,
+    });
+    const later = planTraffic(registry, codec, {
+      topics: spec,
+      messagesPerTopic: 600,
+      fromMs: H - 3 * HOUR_MS,
+      toMs: H - 1 * HOUR_MS,
+      badRatio: 0.01,
+      disorderMs: 20 * 60_000,
+      seed: 12,
+    });
     produced = [...early, ...later];
     await produceMessages(sink, produced);
   });
@@ -96,7 +116,9 @@ describe('ingest run against the real stack', () => {
     await fs?.delete(hdfsBase, { recursive: true }).catch(() => undefined);
     await fs?.close();
     if (redis) {
-      await new Queue(hiveQueueName(loaded.config.name), { connection: redis }).obliterate({ force: true }).catch(() => undefined);
+      await new Queue(hiveQueueName(loaded.config.name), { connection: redis })
+        .obliterate({ force: true })
+        .catch(() => undefined);
       const keys = await redis.keys(`mwingest:${loaded.config.name}:*`);
       if (keys.length > 0) await redis.del(...keys);
       redis.disconnect();
@@ -121,7 +143,9 @@ describe('ingest run against the real stack', () => {
         assert.equal(p.endOffset, p.highWatermark);
       }
     }
-    const saved = JSON.parse((await fs.readFile(`${hdfsBase}/state/${loaded.config.name}/reports/latest.json`)).toString());
+    const saved = JSON.parse(
+      (await fs.readFile(`${hdfsBase}/state/${loaded.config.name}/reports/latest.json`)).toString(),
+    );
     assert.equal(saved.runId, firstReport.runId, 'the report is saved beside the state');
   });
 
@@ -143,7 +167,10 @@ describe('ingest run against the real stack', () => {
         const file = await decodeContainer(await fs.readFile(path));
         assert.equal(file.codec, 'snappy');
         assert.deepEqual(file.schema, reader.json, 'files are written with the reader schema');
-        for (const record of file.records) actual.push(`${match[1]}-${match[2]}-${match[3]}T${match[4]} ${reader.type.toBuffer(record).toString('hex')}`);
+        for (const record of file.records)
+          actual.push(
+            `${match[1]}-${match[2]}-${match[3]}T${match[4]} ${reader.type.toBuffer(record).toString('hex')}`,
+          );
       }
       assert.deepEqual(multiset(actual), expected, `${topic}: records in hour files = records produced`);
     }
@@ -152,14 +179,20 @@ describe('ingest run against the real stack', () => {
   test('avro-tools, an independent reader, reads every file and counts the same records', async () => {
     const local = await localTemp('mwingest-avro-tools');
     for (const topic of topics) {
-      const files = (await listFilesRecursively(fs, `${hdfsBase}/raw/${topic}/hourly`)).filter((p) => p.endsWith('.avro'));
+      const files = (await listFilesRecursively(fs, `${hdfsBase}/raw/${topic}/hourly`)).filter((p) =>
+        p.endsWith('.avro'),
+      );
       const paths: string[] = [];
       for (const [i, path] of files.entries()) {
         const target = join(local, `${i}.avro`);
         await writeFile(target, await fs.readFile(path));
         paths.push(target);
       }
-      const { stdout } = await execFileAsync('java', ['-Xmx256m', '-jar', stack.avroToolsJar, 'count', ...paths], { maxBuffer: 1 << 20 });
+      const { stdout } = await execFileAsync(
+        'java',
+        ['-Xmx256m', '-jar', stack.avroToolsJar, 'count', ...paths],
+        { maxBuffer: 1 << 20 },
+      );
       const written = produced.filter((m) => m.topic === topic && !m.bad).length;
       assert.equal(Number(stdout.trim().split('\n').at(-1)), written, `${topic}: avro-tools count`);
     }
@@ -174,19 +207,23 @@ describe('ingest run against the real stack', () => {
         produced
           .filter((m) => m.topic === topic && m.partition === partition)
           .forEach((m, offset) => {
-            if (m.bad) expected.push(`${topic}/${partition}@${offset} ${m.bad} ${m.value.toString('base64')}`);
+            if (m.bad)
+              expected.push(`${topic}/${partition}@${offset} ${m.bad} ${m.value.toString('base64')}`);
           });
       }
     }
     const actual = errors.map((e) => `${e.topic}/${e.partition}@${e.offset} ${e.code} ${e.raw}`);
     assert.deepEqual(actual.sort(), expected.sort());
-    for (const error of errors) assert.ok(error.message.length > 20, `a sentence for ${error.code}: ${error.message}`);
+    for (const error of errors)
+      assert.ok(error.message.length > 20, `a sentence for ${error.code}: ${error.message}`);
   });
 
   test('_IMPORTED and partition-add jobs exist exactly for the complete hours, the empty one included', async () => {
     const complete = [-7, -6, -5, -4, -3, -2].map(hour);
     const queue = new Queue(hiveQueueName(loaded.config.name), { connection: redis });
-    const jobIds = (await queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed'])).map((j) => j.id).sort();
+    const jobIds = (await queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed']))
+      .map((j) => j.id)
+      .sort();
     await queue.close();
     const expectedIds: string[] = [];
     for (const topic of topics) {
@@ -196,11 +233,15 @@ describe('ingest run against the real stack', () => {
         if (!path.endsWith('/_IMPORTED')) continue;
         const flag = JSON.parse((await fs.readFile(path)).toString());
         flagged.push(flag.hour);
-        const records = produced.filter((m) => m.topic === topic && !m.bad && hourKey(hourOf(m.recordMs!)) === flag.hour).length;
+        const records = produced.filter(
+          (m) => m.topic === topic && !m.bad && hourKey(hourOf(m.recordMs!)) === flag.hour,
+        ).length;
         assert.equal(flag.records, records, `${topic} ${flag.hour}: the flag counts the hour's records`);
       }
       assert.deepEqual(flagged.sort(), complete, `${topic}: flags for H-7 … H-2, not for the incomplete H-1`);
-      const emptyHour = (await fs.list(`${root}/${hour(-4).replace(/-/g, '/').replace('T', '/')}`)).map((e) => e.name);
+      const emptyHour = (await fs.list(`${root}/${hour(-4).replace(/-/g, '/').replace('T', '/')}`)).map(
+        (e) => e.name,
+      );
       assert.deepEqual(emptyHour, ['_IMPORTED'], 'the hour with no data has its flag and nothing else');
       for (const h of complete) expectedIds.push(`${topic}__${h}`);
       const report = firstReport.topics.find((t) => t.topic === topic)!;
@@ -210,8 +251,20 @@ describe('ingest run against the real stack', () => {
   });
 
   test('records for an announced hour are written, counted as late and reported; nothing is announced twice', async () => {
-    const spec = topics.map((topic) => ({ topic, schemaName: schemaNameOfTopic(topic), partitions: PARTITIONS }));
-    const late = planTraffic(registry, codec, { topics: spec, messagesPerTopic: 40, fromMs: H - 6 * HOUR_MS, toMs: H - 5.5 * HOUR_MS, badRatio: 0, disorderMs: 0, seed: 13 });
+    const spec = topics.map((topic) => ({
+      topic,
+      schemaName: schemaNameOfTopic(topic),
+      partitions: PARTITIONS,
+    }));
+    const late = planTraffic(registry, codec, {
+      topics: spec,
+      messagesPerTopic: 40,
+      fromMs: H - 6 * HOUR_MS,
+      toMs: H - 5.5 * HOUR_MS,
+      badRatio: 0,
+      disorderMs: 0,
+      seed: 13,
+    });
     await produceMessages(sink, late);
     const report = await runJob(loaded, { log: quietLog, redisUrl: stack.redisUrl });
     assert.equal(report.status, 'succeeded', report.problems.join('\n'));
@@ -222,14 +275,20 @@ describe('ingest run against the real stack', () => {
       assert.deepEqual(topic.announced, [], 'no hour is announced again');
     }
     const queue = new Queue(hiveQueueName(loaded.config.name), { connection: redis });
-    assert.equal((await queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed'])).length, topics.length * 6);
+    assert.equal(
+      (await queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed'])).length,
+      topics.length * 6,
+    );
     await queue.close();
     for (const topic of topics) {
       const dir = `${hdfsBase}/raw/${topic}/hourly/${hour(-6).replace(/-/g, '/').replace('T', '/')}`;
       const files = (await fs.list(dir)).filter((e) => e.name.endsWith('.avro'));
       let records = 0;
-      for (const file of files) records += (await decodeContainer(await fs.readFile(file.path))).records.length;
-      const expected = [...produced, ...late].filter((m) => m.topic === topic && !m.bad && hourKey(hourOf(m.recordMs!)) === hour(-6)).length;
+      for (const file of files)
+        records += (await decodeContainer(await fs.readFile(file.path))).records.length;
+      const expected = [...produced, ...late].filter(
+        (m) => m.topic === topic && !m.bad && hourKey(hourOf(m.recordMs!)) === hour(-6),
+      ).length;
       assert.equal(records, expected, `${topic}: late records are in their hour's directory`);
     }
   });

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type PartitionProgress, initialCompletenessState, nextAnnouncements } from '../../src/partitions/completeness.js';
+import {
+  initialCompletenessState,
+  nextAnnouncements,
+  type PartitionProgress,
+} from '../../src/partitions/completeness.js';
 import { hourKey } from '../../src/partitions/hour.js';
 
 const at = (h: number, m = 0) => Date.UTC(2026, 10, 22, h, m);
@@ -13,7 +17,10 @@ describe('hour completeness', () => {
       { partition: 0, reachedMs: at(14, 5), caughtUp: false },
       { partition: 1, reachedMs: at(12, 30), caughtUp: false },
     ];
-    const result = nextAnnouncements(initialCompletenessState(), progress, at(15), { ...options, earliestPendingMs: at(10, 3) });
+    const result = nextAnnouncements(initialCompletenessState(), progress, at(15), {
+      ...options,
+      earliestPendingMs: at(10, 3),
+    });
     assert.deepEqual(keys(result), ['2026-11-22T10', '2026-11-22T11']);
     assert.equal(result.state.announcedThrough, '2026-11-22T11');
   });
@@ -26,9 +33,19 @@ describe('hour completeness', () => {
       { ...options, earliestPendingMs: at(10) },
     );
     assert.deepEqual(keys(first), ['2026-11-22T10', '2026-11-22T11']);
-    const again = nextAnnouncements(first.state, [{ partition: 0, reachedMs: at(12, 1), caughtUp: false }], at(15), options);
+    const again = nextAnnouncements(
+      first.state,
+      [{ partition: 0, reachedMs: at(12, 1), caughtUp: false }],
+      at(15),
+      options,
+    );
     assert.deepEqual(keys(again), []);
-    const later = nextAnnouncements(first.state, [{ partition: 0, reachedMs: at(14, 0), caughtUp: false }], at(15), options);
+    const later = nextAnnouncements(
+      first.state,
+      [{ partition: 0, reachedMs: at(14, 0), caughtUp: false }],
+      at(15),
+      options,
+    );
     assert.deepEqual(keys(later), ['2026-11-22T12', '2026-11-22T13']);
   });
 
@@ -48,7 +65,10 @@ describe('hour completeness', () => {
       { partition: 0, reachedMs: at(14, 20), caughtUp: true },
       { partition: 1, reachedMs: at(9, 0), caughtUp: true }, // idle since 09:00
     ];
-    const result = nextAnnouncements(initialCompletenessState(), progress, at(14, 25), { ...options, earliestPendingMs: at(9) });
+    const result = nextAnnouncements(initialCompletenessState(), progress, at(14, 25), {
+      ...options,
+      earliestPendingMs: at(9),
+    });
     // now − 10 min = 14:15, so hours up to 13 are complete; 14 is not.
     assert.equal(result.state.announcedThrough, '2026-11-22T13');
     assert.equal(result.hours.length, 5);
@@ -59,7 +79,10 @@ describe('hour completeness', () => {
       { partition: 0, reachedMs: at(14, 20), caughtUp: true },
       { partition: 1, reachedMs: at(9, 0), caughtUp: false },
     ];
-    const result = nextAnnouncements(initialCompletenessState(), progress, at(14, 25), { ...options, earliestPendingMs: at(8) });
+    const result = nextAnnouncements(initialCompletenessState(), progress, at(14, 25), {
+      ...options,
+      earliestPendingMs: at(8),
+    });
     assert.deepEqual(keys(result), ['2026-11-22T08']);
   });
 
@@ -68,7 +91,10 @@ describe('hour completeness', () => {
       { partition: 0, reachedMs: at(14), caughtUp: false },
       { partition: 1, reachedMs: null, caughtUp: false },
     ];
-    const result = nextAnnouncements(initialCompletenessState(), progress, at(15), { ...options, earliestPendingMs: at(8) });
+    const result = nextAnnouncements(initialCompletenessState(), progress, at(15), {
+      ...options,
+      earliestPendingMs: at(8),
+    });
     assert.deepEqual(keys(result), []);
     assert.equal(result.watermarkMs, null);
   });
@@ -76,7 +102,10 @@ describe('hour completeness', () => {
   test('nothing to announce before any data, unless a start hour is configured', () => {
     const idle: PartitionProgress[] = [{ partition: 0, reachedMs: null, caughtUp: true }];
     assert.deepEqual(keys(nextAnnouncements(initialCompletenessState(), idle, at(15), options)), []);
-    const withStart = nextAnnouncements(initialCompletenessState(), idle, at(15), { ...options, startMs: at(12, 40) });
+    const withStart = nextAnnouncements(initialCompletenessState(), idle, at(15), {
+      ...options,
+      startMs: at(12, 40),
+    });
     assert.deepEqual(keys(withStart), ['2026-11-22T12', '2026-11-22T13']);
   });
 

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isMwiError } from '../../src/errors.js';
-import { addPartitionStatement, hivePartitionValues, hiveString } from '../../src/partitions/hive-statement.js';
+import {
+  addPartitionStatement,
+  hivePartitionValues,
+  hiveString,
+} from '../../src/partitions/hive-statement.js';
 
 describe('Hive partition-add statement', () => {
   test('partition values are strings without zero padding, as in the wmf_raw tables', () => {
@@ -36,6 +40,9 @@ describe('Hive partition-add statement', () => {
       );
     }
     assert.equal(hiveString("/a/it's\\x"), "'/a/it\\'s\\\\x'");
-    assert.throws(() => hiveString('/a\n;DROP'), (error) => isMwiError(error, 'MWI_CONFIG_INVALID'));
+    assert.throws(
+      () => hiveString('/a\n;DROP'),
+      (error) => isMwiError(error, 'MWI_CONFIG_INVALID'),
+    );
   });
 });

@@ -3,7 +3,11 @@ import { describe, test } from 'node:test';
 import { isMwiError } from '../../src/errors.js';
 import { compilePathTemplate } from '../../src/partitions/path-template.js';
 
-const vars = { root: '/wmf/data/raw/mediawiki', topic: 'mediawiki_CirrusSearchRequestSet', name: 'CirrusSearchRequestSet' };
+const vars = {
+  root: '/wmf/data/raw/mediawiki',
+  topic: 'mediawiki_CirrusSearchRequestSet',
+  name: 'CirrusSearchRequestSet',
+};
 const bucket = { year: 2026, month: 3, day: 7, hour: 4 };
 
 describe('path templates', () => {
@@ -13,12 +17,18 @@ describe('path templates', () => {
       template.hourDir(vars, bucket),
       '/wmf/data/raw/mediawiki/mediawiki_CirrusSearchRequestSet/hourly/2026/03/07/04',
     );
-    assert.equal(template.datasetRoot(vars), '/wmf/data/raw/mediawiki/mediawiki_CirrusSearchRequestSet/hourly');
+    assert.equal(
+      template.datasetRoot(vars),
+      '/wmf/data/raw/mediawiki/mediawiki_CirrusSearchRequestSet/hourly',
+    );
   });
 
   test('the older documented form <root>/<Name>/<year>/<month>/<day>/<hour> is expressible', () => {
     const template = compilePathTemplate('<root>/<name>/{yyyy}/{MM}/{dd}/{HH}');
-    assert.equal(template.hourDir(vars, bucket), '/wmf/data/raw/mediawiki/CirrusSearchRequestSet/2026/03/07/04');
+    assert.equal(
+      template.hourDir(vars, bucket),
+      '/wmf/data/raw/mediawiki/CirrusSearchRequestSet/2026/03/07/04',
+    );
   });
 
   test('unpadded and Hive-style forms', () => {
@@ -31,7 +41,10 @@ describe('path templates', () => {
 
   test('a trailing or doubled slash does not change the directory', () => {
     const template = compilePathTemplate('<root>//<topic>/{yyyy}/{MM}/{dd}/{HH}/');
-    assert.equal(template.hourDir(vars, bucket), '/wmf/data/raw/mediawiki/mediawiki_CirrusSearchRequestSet/2026/03/07/04');
+    assert.equal(
+      template.hourDir(vars, bucket),
+      '/wmf/data/raw/mediawiki/mediawiki_CirrusSearchRequestSet/2026/03/07/04',
+    );
   });
 
   for (const [template, reason] of [
@@ -47,7 +60,10 @@ describe('path templates', () => {
     test(`refuses ${template}`, () => {
       assert.throws(
         () => compilePathTemplate(template),
-        (error) => isMwiError(error, 'MWI_CONFIG_INVALID') && /output\.pathTemplate/.test(error.message) && reason.test(error.message),
+        (error) =>
+          isMwiError(error, 'MWI_CONFIG_INVALID') &&
+          /output\.pathTemplate/.test(error.message) &&
+          reason.test(error.message),
       );
     });
   }

@@ -17,13 +17,25 @@ describe('timestamp extraction', () => {
   });
 
   test('unix milliseconds', () => {
-    assert.deepEqual(extract('unix_milliseconds', { ts: 1405382399123 }), { ok: true, epochMs: 1405382399123 });
+    assert.deepEqual(extract('unix_milliseconds', { ts: 1405382399123 }), {
+      ok: true,
+      epochMs: 1405382399123,
+    });
   });
 
   test('ISO-8601 with and without an offset; no offset means UTC', () => {
-    assert.deepEqual(extract('ISO-8601', { dt: '2014-07-14T23:59:59Z' }, 'dt'), { ok: true, epochMs: Date.UTC(2014, 6, 14, 23, 59, 59) });
-    assert.deepEqual(extract('ISO-8601', { dt: '2014-07-15T01:59:59+02:00' }, 'dt'), { ok: true, epochMs: Date.UTC(2014, 6, 14, 23, 59, 59) });
-    assert.deepEqual(extract('ISO-8601', { dt: '2014-07-14T23:59:59' }, 'dt'), { ok: true, epochMs: Date.UTC(2014, 6, 14, 23, 59, 59) });
+    assert.deepEqual(extract('ISO-8601', { dt: '2014-07-14T23:59:59Z' }, 'dt'), {
+      ok: true,
+      epochMs: Date.UTC(2014, 6, 14, 23, 59, 59),
+    });
+    assert.deepEqual(extract('ISO-8601', { dt: '2014-07-15T01:59:59+02:00' }, 'dt'), {
+      ok: true,
+      epochMs: Date.UTC(2014, 6, 14, 23, 59, 59),
+    });
+    assert.deepEqual(extract('ISO-8601', { dt: '2014-07-14T23:59:59' }, 'dt'), {
+      ok: true,
+      epochMs: Date.UTC(2014, 6, 14, 23, 59, 59),
+    });
   });
 
   test('a Java SimpleDateFormat pattern, with quoted literals and an RFC 822 zone', () => {
@@ -42,7 +54,10 @@ describe('timestamp extraction', () => {
   });
 
   test('a dotted path reaches into nested records', () => {
-    assert.deepEqual(extract('unix_seconds', { meta: { ts: 1405382399 } }, 'meta.ts'), { ok: true, epochMs: 1405382399000 });
+    assert.deepEqual(extract('unix_seconds', { meta: { ts: 1405382399 } }, 'meta.ts'), {
+      ok: true,
+      epochMs: 1405382399000,
+    });
   });
 
   test('missing, null and the schema default 0 are missing, not guessed', () => {
@@ -82,7 +97,10 @@ describe('timestamp extraction', () => {
       () => createTimestampExtractor({ field: 't', format: 'yyyy-ww' }),
       (error) => isMwiError(error, 'MWI_CONFIG_INVALID') && /"w"/.test(error.message),
     );
-    assert.throws(() => luxonFormatOf("yyyy-MM-dd'T"), (error) => isMwiError(error, 'MWI_CONFIG_INVALID'));
+    assert.throws(
+      () => luxonFormatOf("yyyy-MM-dd'T"),
+      (error) => isMwiError(error, 'MWI_CONFIG_INVALID'),
+    );
     assert.equal(luxonFormatOf("yyyy-MM-dd'T'HH:mm:ss.SSSXXX"), "yyyy-MM-dd'T'HH:mm:ss.SSSZZ");
   });
 });

@@ -9,17 +9,8 @@ export const CIRRUS = 'CirrusSearchRequestSet';
 export const CIRRUS_NEWEST = 121456865906n;
 export const API_ACTION = 101453221640n;
 
-/** mulberry32: small, fast, seedable. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: small, fast, seedable (the demo's generator). */
+export { createRandom as seededRandom } from '../../src/demo/records.js';
 
 const TITLES = [
   'Apollo 11',
