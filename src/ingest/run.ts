@@ -6,6 +6,7 @@ import { describeError, isMwiError, MwiError } from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
 import { openFileSystem } from '../hdfs/open.js';
 import { type Announcer, createAnnouncer } from '../partitions/announcer.js';
+import { hiveLocation } from '../partitions/hive-ddl.js';
 import { MessageCodec } from '../schemas/codec.js';
 import { defaultRegistryRoot, SchemaRegistry, schemaNameOfTopic } from '../schemas/registry.js';
 import type { CommitManifest } from './commit.js';
@@ -102,7 +103,14 @@ export async function openRunResources(
     );
   }
   const paths = new StatePaths(config.output.stateDir, config.name);
-  const announcer = createAnnouncer({ job: config, fs, paths, redis, log });
+  const announcer = createAnnouncer({
+    job: config,
+    fs,
+    paths,
+    redis,
+    log,
+    hiveLocationOf: (path) => hiveLocation(loaded, path),
+  });
   return {
     loaded,
     registry,

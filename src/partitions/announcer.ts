@@ -66,6 +66,11 @@ export interface AnnouncerOptions {
   redis: Redis;
   log: Logger;
   now?: () => number;
+  /**
+   * The LOCATION Hive resolves for an hour directory of the job's file system (`hiveLocation` in
+   * hive-ddl.ts: the path for HDFS, a file:// URI for a local directory). @defaultValue the path
+   */
+  hiveLocationOf?: (path: string) => string;
 }
 
 export async function loadCompletenessState(
@@ -139,21 +144,19 @@ export function createAnnouncer(options: AnnouncerOptions): Announcer {
           if (!isMwiError(error, 'MWI_FS_ALREADY_EXISTS')) throw error;
         }
         failPoint('imported-written');
-        const values = hivePartitionValues(bucket);
-        const location = dir;
         await hiveQueue().add({
           job: job.name,
           topic: plan.topic,
           hour: key,
           database: dataset.hive.database,
           table: dataset.hive.table,
-          partition: values,
-          location,
+          partition: hivePartitionValues(bucket),
+          location: dir,
           statement: addPartitionStatement({
             database: dataset.hive.database,
             table: dataset.hive.table,
             bucket,
-            location,
+            location: options.hiveLocationOf?.(dir) ?? dir,
           }),
         });
         delete state.pendingCounts[key];
