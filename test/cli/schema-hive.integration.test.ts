@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import { createHiveClient, type HiveClient } from '../../src/partitions/hive-cli
 import { createTableStatement } from '../../src/partitions/hive-ddl.js';
 import { SchemaRegistry } from '../../src/schemas/registry.js';
 import { CIRRUS, WMF_FIXTURES } from '../schemas/realistic-records.js';
+import { runMwingest as mwingest } from '../support/cli.js';
 import { requireStack, stackConfig } from '../support/stack.js';
 
 /**
@@ -19,7 +19,6 @@ import { requireStack, stackConfig } from '../support/stack.js';
  * drop databases), dropped afterwards with its HDFS directory.
  */
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mwingest.js');
 const HIVE = `${process.env.MWINGEST_HIVE_HOST || '127.0.0.1'}:${process.env.MWINGEST_HIVE_PORT || '10000'}`;
 const database = 'default';
 const table = `mwi_schema_${randomBytes(4).toString('hex')}`;
@@ -27,26 +26,6 @@ const location = `/tmp/${table}`;
 const temp = await mkdtemp(join(tmpdir(), 'mwingest-schema-hive-'));
 const registry = await SchemaRegistry.load(WMF_FIXTURES, { strict: true });
 let hive: HiveClient;
-
-function mwingest(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, MWINGEST_FROM_SOURCE: '1' },
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk) => out.push(chunk));
-    child.stderr.on('data', (chunk) => err.push(chunk));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      resolve({
-        code: code ?? -1,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-      }),
-    );
-  });
-}
 
 interface Step {
   id: string;

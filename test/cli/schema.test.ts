@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CheckIds } from '../../src/schemas/upgrade-checks.js';
 import { CIRRUS, WMF_FIXTURES } from '../schemas/realistic-records.js';
+import { runMwingest } from '../support/cli.js';
 
 /**
  * `mwingest schema upgrade|check` as a user runs it: the real binary, over the real
@@ -17,32 +18,8 @@ import { CIRRUS, WMF_FIXTURES } from '../schemas/realistic-records.js';
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mwingest.js');
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'upgrade');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function mwingest(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, MWINGEST_FROM_SOURCE: '1', NO_COLOR: '', ...env },
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk) => out.push(chunk));
-    child.stderr.on('data', (chunk) => err.push(chunk));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      resolve({
-        code: code ?? -1,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-      }),
-    );
-    child.stdin.end();
-  });
-}
+const mwingest = (args: string[], env: Record<string, string> = {}) =>
+  runMwingest(args, { env: { NO_COLOR: '', ...env } });
 
 interface JsonCheck {
   id: string;

@@ -3,33 +3,15 @@
  * exit code of the worst one.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { openKafkaSink } from '../../src/ingest/kafka.js';
 import type { KafkaSink } from '../../src/ingest/kafka-client.js';
 import { MessageCodec } from '../../src/schemas/codec.js';
 import { defaultRegistryRoot, SchemaRegistry } from '../../src/schemas/registry.js';
+import { runMwingest } from '../support/cli.js';
 import { requireStack, uniqueName } from '../support/stack.js';
 
-const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'mwingest.js');
-
-function validate(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'validate', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const validate = (args: string[]) => runMwingest(['validate', ...args]);
 
 describe('mwingest validate reading from the real Kafka', () => {
   let sink: KafkaSink;

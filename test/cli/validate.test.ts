@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,29 +10,9 @@ import { defaultRegistryRoot, SchemaRegistry } from '../../src/schemas/registry.
 import { parseJsonExact } from '../schemas/exact-json.js';
 import { goldenFixtures } from '../schemas/golden-fixtures.js';
 import { WMF_FIXTURES } from '../schemas/realistic-records.js';
+import { runMwingest } from '../support/cli.js';
 
-/** Runs the real CLI (bin/mwingest.js, from the TypeScript sources) and collects its output. */
-function mwingest(args: string[], stdin?: Buffer): Promise<{ code: number; stdout: string; stderr: string }> {
-  const bin = join(import.meta.dirname, '..', '..', 'bin', 'mwingest.js');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      env: { ...process.env, MWINGEST_FROM_SOURCE: '1' },
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk) => out.push(chunk));
-    child.stderr.on('data', (chunk) => err.push(chunk));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      resolve({
-        code: code ?? -1,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-      }),
-    );
-    child.stdin.end(stdin ?? Buffer.alloc(0));
-  });
-}
+const mwingest = (args: string[], stdin?: Buffer) => runMwingest(args, stdin === undefined ? {} : { stdin });
 
 const temp = await mkdtemp(join(tmpdir(), 'mwingest-validate-'));
 after(() => rm(temp, { recursive: true, force: true }));

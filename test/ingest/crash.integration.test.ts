@@ -5,11 +5,8 @@
  * protocol (src/ingest/failpoints.ts); the process sends itself SIGKILL there.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { planTraffic } from '../../src/demo/traffic.js';
@@ -23,6 +20,7 @@ import { hiveQueueName } from '../../src/partitions/hive-queue.js';
 import { HOUR_MS } from '../../src/partitions/hour.js';
 import { MessageCodec } from '../../src/schemas/codec.js';
 import { SchemaRegistry, schemaNameOfTopic } from '../../src/schemas/registry.js';
+import { runMwingest } from '../support/cli.js';
 import {
   decodeContainer,
   listFilesRecursively,
@@ -32,30 +30,14 @@ import {
 } from '../support/ingest.js';
 import { requireStack, type StackConfig, uniqueName } from '../support/stack.js';
 
-const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'mwingest.js');
 // Short, so reruns need not wait long for the dead runs' leases; long enough that eleven runs
 // sharing two cores still renew theirs in time.
 const LEASE_TTL_SECONDS = 6;
 
-/** Runs `mwingest run` in a child process; resolves with its exit code or signal. */
-function runCli(
-  jobPath: string,
-  crashAt?: string,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, MWINGEST_LOG_LEVEL: 'error' };
-    if (crashAt === undefined) delete env.MWINGEST_CRASH_AT;
-    else env.MWINGEST_CRASH_AT = crashAt;
-    const child = spawn(process.execPath, [cli, 'run', '--job', jobPath, '--json', '--no-progress'], {
-      env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => resolve({ code, signal, stderr }));
+/** `mwingest run` in a child process, killed at `crashAt` when given. */
+function runCli(jobPath: string, crashAt?: string) {
+  return runMwingest(['run', '--job', jobPath, '--json', '--no-progress'], {
+    env: { MWINGEST_LOG_LEVEL: 'error', MWINGEST_CRASH_AT: crashAt },
   });
 }
 
