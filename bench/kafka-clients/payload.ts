@@ -6,27 +6,7 @@
 
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { createRandom } from '../../src/demo/records.js';
-
-const WIKIS = ['enwiki', 'dewiki', 'frwiki', 'jawiki', 'eswiki', 'commonswiki', 'wikidatawiki', 'ruwiki'];
-const WORDS = [
-  'moon',
-  'landing',
-  'apollo',
-  'river',
-  'castle',
-  'physics',
-  'music',
-  'history',
-  'football',
-  'paris',
-];
-const AGENTS = [
-  'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0',
-  'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1',
-  'WikipediaApp/7.4.1 (Android 14; Phone)',
-  'pywikibot/9.0 (python 3.11)',
-];
+import { AGENTS, createRandom, WIKIS, WORDS } from '../../src/demo/records.js';
 
 export function createPayloads(size: number, seed = 7): () => string {
   const random = createRandom(seed);

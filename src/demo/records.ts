@@ -28,7 +28,8 @@ export function createRandom(seed: number): () => number {
   };
 }
 
-const WIKIS = [
+/** Sample values that make generated events look like MediaWiki's (also used by the benchmarks). */
+export const WIKIS = [
   'enwiki',
   'dewiki',
   'frwiki',
@@ -38,7 +39,7 @@ const WIKIS = [
   'wikidatawiki',
   'enwiktionary',
 ];
-const WORDS = [
+export const WORDS = [
   'moon',
   'landing',
   'apollo',
@@ -52,7 +53,7 @@ const WORDS = [
   'quantum',
   'bridge',
 ];
-const AGENTS = [
+export const AGENTS = [
   'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0',
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15',
   'WikipediaApp/7.4.1 (Android 14; Phone)',
