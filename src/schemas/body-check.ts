@@ -293,26 +293,31 @@ export function createBodyChecker(type: avro.Type, captureField?: string): BodyC
       case 'map':
         return blocks(any.valuesType!, true);
       case 'record':
-      case 'error': {
-        const fields = any.fields!.map((field) => ({ name: field.name, step: stepOf(field.type) }));
-        return (buf, pos, end) => {
-          let at = pos;
-          for (let i = 0; i < fields.length; i++) {
-            const field = fields[i]!;
-            at = field.step(buf, at, end);
-            if (at === FAIL) {
-              state.segments.push(`.${field.name}`);
-              return FAIL;
-            }
-          }
-          return at;
-        };
-      }
+      case 'error':
+        return recordWalk(any.fields!, -1);
       case 'logical':
         return stepOf(any.underlyingType!);
       default:
         throw new Error(`cannot check Avro type ${t.typeName}`);
     }
+  }
+
+  /** The fields in schema order; with `captureIndex` ≥ 0, notes where that field's value starts. */
+  function recordWalk(recordFields: { name: string; type: avro.Type }[], captureIndex: number): Step {
+    const fields = recordFields.map((field) => ({ name: field.name, step: stepOf(field.type) }));
+    return (buf, pos, end) => {
+      let at = pos;
+      for (let i = 0; i < fields.length; i++) {
+        if (i === captureIndex) capturedAt = at;
+        const field = fields[i]!;
+        at = field.step(buf, at, end);
+        if (at === FAIL) {
+          state.segments.push(`.${field.name}`);
+          return FAIL;
+        }
+      }
+      return at;
+    };
   }
 
   function blocks(itemType: avro.Type, isMap: boolean): Step {
@@ -400,23 +405,9 @@ export function createBodyChecker(type: avro.Type, captureField?: string): BodyC
       ? -1
       : rootFields.findIndex((f) => f.name === captureField);
   if (captureIndex >= 0) {
-    // The root record walked field by field like any record, noting where the captured one starts.
     // Recursive references to the root type still go through the plain step.
-    const fields = rootFields!.map((field) => ({ name: field.name, step: stepOf(field.type) }));
     capturedType = rootFields![captureIndex]!.type;
-    root = (buf, pos, end) => {
-      let at = pos;
-      for (let i = 0; i < fields.length; i++) {
-        if (i === captureIndex) capturedAt = at;
-        const field = fields[i]!;
-        at = field.step(buf, at, end);
-        if (at === FAIL) {
-          state.segments.push(`.${field.name}`);
-          return FAIL;
-        }
-      }
-      return at;
-    };
+    root = recordWalk(rootFields!, captureIndex);
   }
   return {
     get capturedAt() {
