@@ -1,6 +1,5 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MultiBar, Presets } from 'cli-progress';
 import { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { describeHourTree, listPartitionJobs, runDemo } from '../demo/demo.js';
@@ -9,6 +8,7 @@ import { loadJob, resolveJobPath } from '../ingest/job-config.js';
 import { formatRunReport } from '../ingest/run-report.js';
 import { createLogger } from '../log.js';
 import { positiveInt } from './arguments.js';
+import { ingestProgress } from './progress.js';
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -42,19 +42,7 @@ Afterwards, look at what it wrote:
         const loaded = await loadJob(options.job);
         const log = createLogger('mwingest-demo', process.env.MWINGEST_LOG_LEVEL ?? 'warn');
         const out = (line: string) => process.stdout.write(`${line}\n`);
-        const bars = process.stderr.isTTY
-          ? new MultiBar(
-              {
-                format: ' ingest {bar} {percentage}% | {value}/{total} messages',
-                hideCursor: true,
-                clearOnComplete: true,
-                stream: process.stderr,
-              },
-              Presets.shades_classic,
-            )
-          : undefined;
-        let bar: ReturnType<MultiBar['create']> | undefined;
-        let read = 0;
+        const progress = ingestProgress(process.stderr.isTTY === true);
         const result = await runDemo({
           loaded,
           messagesPerTopic: options.messages,
@@ -63,15 +51,10 @@ Afterwards, look at what it wrote:
           ...(options.redis === undefined ? {} : { redisUrl: options.redis }),
           log,
           out,
-          onPlanned: (plan) => {
-            bar = bars?.create(Number(plan.backlog), 0);
-          },
-          onProgress: (records) => {
-            read += records;
-            bar?.update(read);
-          },
+          onPlanned: progress.onPlanned,
+          onProgress: progress.onProgress,
         });
-        bars?.stop();
+        progress.stop();
 
         const { config } = loaded;
         const fs = await openFileSystem(

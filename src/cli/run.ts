@@ -1,4 +1,3 @@
-import { MultiBar, Presets } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { isMwiError } from '../errors.js';
 import { loadJob } from '../ingest/job-config.js';
@@ -6,6 +5,7 @@ import { type RunPlan, runJob } from '../ingest/run.js';
 import { formatRunReport } from '../ingest/run-report.js';
 import { createLogger } from '../log.js';
 import { positiveInt } from './arguments.js';
+import { ingestProgress } from './progress.js';
 
 /** Exit codes of `mwingest run`. */
 export const RunExit = { ok: 0, failed: 1, usage: 2, skipped: 75 } as const;
@@ -68,20 +68,7 @@ async function runAction(options: RunCliOptions): Promise<number> {
   const loaded = await loadJob(options.job);
   const log = createLogger('mwingest-run', process.env.MWINGEST_LOG_LEVEL ?? 'warn');
   const showProgress = options.progress && process.stderr.isTTY === true && !options.json;
-  const bars = showProgress
-    ? new MultiBar(
-        {
-          format: ' {bar} {percentage}% | {value}/{total} messages | {rate} msg/s | {eta_formatted}',
-          hideCursor: true,
-          clearOnComplete: true,
-          stream: process.stderr,
-        },
-        Presets.shades_classic,
-      )
-    : undefined;
-  let bar: ReturnType<MultiBar['create']> | undefined;
-  let read = 0;
-  const started = Date.now();
+  const progress = ingestProgress(showProgress);
   try {
     const report = await runJob(loaded, {
       log,
@@ -91,19 +78,16 @@ async function runAction(options: RunCliOptions): Promise<number> {
       ...(options.redis === undefined ? {} : { redisUrl: options.redis }),
       onPlanned: (plan: RunPlan) => {
         if (options.dryRun) printPlan(plan);
-        bar = bars?.create(Number(plan.backlog), 0, { rate: 0 });
+        progress.onPlanned(plan);
       },
-      onProgress: (records) => {
-        read += records;
-        bar?.update(read, { rate: Math.round((read * 1000) / Math.max(1, Date.now() - started)) });
-      },
+      onProgress: progress.onProgress,
     });
-    bars?.stop();
+    progress.stop();
     if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else if (!options.dryRun) process.stdout.write(`${formatRunReport(report)}\n`);
     return report.status === 'succeeded' ? RunExit.ok : RunExit.failed;
   } catch (error) {
-    bars?.stop();
+    progress.stop();
     if (isMwiError(error, 'MWI_RUN_IN_PROGRESS')) {
       process.stderr.write(`mwingest run: ${error.message}\n`);
       return RunExit.skipped;
