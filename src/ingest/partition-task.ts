@@ -109,7 +109,8 @@ interface Progress {
   finished: ManifestFile[];
   hourCounts: Record<string, number>;
   lateHours: Record<string, number>;
-  revisions: Record<string, number>;
+  /** Records per writer revision (counted by id; strings only in the manifest and report). */
+  revisions: Map<bigint, number>;
   errors: ErrorFileWriter;
   reachedMs: number | null;
   bytesRead: number;
@@ -218,7 +219,7 @@ function emptyProgress(
     finished: [],
     hourCounts: {},
     lateHours: {},
-    revisions: {},
+    revisions: new Map(),
     errors: new ErrorFileWriter(
       ctx.fs,
       `${ctx.paths.tmp(ctx.runId, task.topic, task.partition)}/errors.jsonl`,
@@ -308,8 +309,7 @@ function writeRecord(
     addError(progress, task, record, time.code, time.message, decoded.revision);
     return undefined;
   }
-  const revision = decoded.revision.toString();
-  progress.revisions[revision] = (progress.revisions[revision] ?? 0) + 1;
+  progress.revisions.set(decoded.revision, (progress.revisions.get(decoded.revision) ?? 0) + 1);
   if (progress.reachedMs === null || time.epochMs > progress.reachedMs) progress.reachedMs = time.epochMs;
 
   const hourIndex = Math.floor(time.epochMs / HOUR_MS);
@@ -514,7 +514,7 @@ async function writingManifest(
     counts: progress.counts,
     hours: progress.hourCounts,
     lateHours: progress.lateHours,
-    revisions: progress.revisions,
+    revisions: revisionCounts(progress),
     reachedMs: progress.reachedMs,
     createdAt: new Date().toISOString(),
   };
@@ -560,6 +560,10 @@ async function ownsManifest(ctx: PartitionTaskContext, task: PartitionTask, star
   }
 }
 
+function revisionCounts(progress: Progress): Record<string, number> {
+  return Object.fromEntries([...progress.revisions].map(([revision, n]) => [revision.toString(), n]));
+}
+
 function equationOf(progress: Progress): string {
   const { counts } = progress;
   const span = progress.end - progress.start;
@@ -590,7 +594,7 @@ function resultOf(
     files,
     hours: progress.hourCounts,
     lateHours: progress.lateHours,
-    revisions: progress.revisions,
+    revisions: revisionCounts(progress),
     bytesRead: progress.bytesRead,
     reachedMs: progress.reachedMs,
     caughtUp: status !== 'failed' && progress.end === task.endOffset,

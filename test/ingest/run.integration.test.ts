@@ -135,6 +135,12 @@ describe('ingest run against the real stack', () => {
     assert.equal(firstReport.totals.written, produced.length - bad);
     assert.equal(firstReport.totals.errors, bad);
     for (const topic of firstReport.topics) {
+      const byRevision: Record<string, number> = {};
+      for (const m of produced) {
+        if (m.topic === topic.topic && !m.bad)
+          byRevision[String(m.revision)] = (byRevision[String(m.revision)] ?? 0) + 1;
+      }
+      assert.deepEqual(topic.revisions, byRevision, `${topic.topic}: records per writer revision`);
       assert.equal(topic.partitions.length, PARTITIONS);
       for (const p of topic.partitions) {
         assert.equal(p.status, 'committed');
