@@ -154,8 +154,14 @@ describe('mwingest schedule', () => {
     );
     const runs2 = new Queue(runsQueueName(job.name), { connection: job.redis });
     try {
+      // Ticks already due when the schedule was removed would start runs that the SIGTERM below
+      // cuts short: drop them, then wait until no tick is being handled and no run is going.
+      await runs2.drain(true);
       await eventually('the last run to end', async () =>
-        (await runInProgress(job.redis, runs2, job.name)) === undefined ? true : undefined,
+        (await runs2.getActiveCount()) === 0 &&
+        (await runInProgress(job.redis, runs2, job.name)) === undefined
+          ? true
+          : undefined,
       );
     } finally {
       await runs2.close();
