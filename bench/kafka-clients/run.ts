@@ -23,7 +23,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openKafkaSink, openKafkaSource } from '../../src/ingest/kafka.js';
+import { openKafkaSink, openKafkaSource } from '../../src/kafka/open.js';
 import { createPayloads, writePayloadFile } from './payload.js';
 import type { ReadResult, ReadSpec } from './readers/harness.js';
 

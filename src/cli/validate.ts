@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { describeError, MwiError } from '../errors.js';
-import { openKafkaSource } from '../ingest/kafka.js';
-import type { KafkaSource } from '../ingest/kafka-client.js';
+import type { KafkaSource } from '../kafka/client.js';
+import { openKafkaSource } from '../kafka/open.js';
 import { MessageCodec, type MessageInspection } from '../schemas/codec.js';
 import type { DecodeErrorCode, DecodeFailure } from '../schemas/decode-error.js';
 import { HEADER_LENGTH } from '../schemas/header.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { MwiError } from '../errors.js';
+import type { KafkaConnection } from '../kafka/client.js';
 import { type LoadedJob, resolveJobPath, secretFromEnv } from './job-config.js';
-import type { KafkaConnection } from './kafka-client.js';
 
 /** The job's `kafka` section as a client connection: TLS files read, the SASL password taken from its env var. */
 export function kafkaConnectionOf(loaded: LoadedJob, env: NodeJS.ProcessEnv = process.env): KafkaConnection {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { describeError, isMwiError, MwiError } from '../errors.js';
 import type { FileSystem, FileWriter } from '../hdfs/filesystem.js';
+import type { KafkaRecord, KafkaSource } from '../kafka/client.js';
 import { HOUR_MS } from '../partitions/hour.js';
 import type { DecodeResult, IngestDecodeResult, MessageCodec } from '../schemas/codec.js';
 import {
@@ -16,7 +17,6 @@ import {
 import { ErrorFileWriter } from './error-file.js';
 import { failPoint } from './failpoints.js';
 import type { JobConfig } from './job-config.js';
-import type { KafkaRecord, KafkaSource } from './kafka-client.js';
 import type { Lease } from './lease.js';
 import type { RecordFileWriter } from './record-writer.js';
 import type { StatePaths } from './state-store.js';

@@ -5,14 +5,14 @@ import type { Logger } from 'pino';
 import { describeError, isMwiError, MwiError } from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
 import { openFileSystem } from '../hdfs/open.js';
+import type { KafkaSource, PartitionOffsets } from '../kafka/client.js';
+import { openKafkaSource } from '../kafka/open.js';
 import { type Announcer, createAnnouncer } from '../partitions/announcer.js';
 import { hiveLocation } from '../partitions/hive-ddl.js';
 import { MessageCodec } from '../schemas/codec.js';
 import { defaultRegistryRoot, SchemaRegistry, schemaNameOfTopic } from '../schemas/registry.js';
 import type { CommitManifest } from './commit.js';
 import { consumerGroupOf, type LoadedJob, resolveJobPath, topicMatcher } from './job-config.js';
-import { openKafkaSource } from './kafka.js';
-import type { KafkaSource, PartitionOffsets } from './kafka-client.js';
 import { kafkaConnectionOf } from './kafka-connection.js';
 import { keepAlive, type Lease, LeaseManager } from './lease.js';
 import {

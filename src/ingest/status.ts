@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { describeError } from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
+import type { KafkaSource } from '../kafka/client.js';
 import { loadCompletenessState } from '../partitions/announcer.js';
 import type { PartitionAddJob } from '../partitions/hive-queue.js';
 import { type PartitionQueueStatus, partitionQueueStatus } from '../partitions/hive-worker.js';
@@ -9,7 +10,6 @@ import { HOUR_MS, hourStartMs, parseHourKey } from '../partitions/hour.js';
 import { schemaNameOfTopic } from '../schemas/registry.js';
 import type { CommittedOffsets } from './commit.js';
 import { type LoadedJob, topicMatcher } from './job-config.js';
-import type { KafkaSource } from './kafka-client.js';
 import {
   type LastRuns,
   lastRuns,

@@ -5,7 +5,6 @@ import type { FileSystem } from '../hdfs/filesystem.js';
 import type { CommittedOffsets } from '../ingest/commit.js';
 import { failPoint } from '../ingest/failpoints.js';
 import { effectiveDataset, type JobConfig } from '../ingest/job-config.js';
-import type { PartitionOffsets } from '../ingest/kafka-client.js';
 import type { PartitionResult } from '../ingest/partition-task.js';
 import {
   listNumbered,
@@ -16,6 +15,7 @@ import {
   writeJsonAtomically,
 } from '../ingest/state-store.js';
 import type { TopicPlan } from '../ingest/topic-plan.js';
+import type { PartitionOffsets } from '../kafka/client.js';
 import {
   type CompletenessState,
   initialCompletenessState,

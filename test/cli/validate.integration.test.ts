@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { openKafkaSink } from '../../src/ingest/kafka.js';
-import type { KafkaSink } from '../../src/ingest/kafka-client.js';
+import type { KafkaSink } from '../../src/kafka/client.js';
+import { openKafkaSink } from '../../src/kafka/open.js';
 import { MessageCodec } from '../../src/schemas/codec.js';
 import { defaultRegistryRoot, SchemaRegistry } from '../../src/schemas/registry.js';
 import { runMwingest } from '../support/cli.js';

@@ -18,8 +18,6 @@ import type { FileSystem } from '../../src/hdfs/filesystem.js';
 import { openFileSystem } from '../../src/hdfs/open.js';
 import type { CommitManifest } from '../../src/ingest/commit.js';
 import type { LoadedJob } from '../../src/ingest/job-config.js';
-import { openKafkaSink } from '../../src/ingest/kafka.js';
-import type { KafkaSink } from '../../src/ingest/kafka-client.js';
 import {
   type LastRuns,
   lastRuns,
@@ -29,6 +27,8 @@ import {
 } from '../../src/ingest/run-flow-state.js';
 import type { RunReport } from '../../src/ingest/run-report.js';
 import { readJson } from '../../src/ingest/state-store.js';
+import type { KafkaSink } from '../../src/kafka/client.js';
+import { openKafkaSink } from '../../src/kafka/open.js';
 import { hiveQueueName } from '../../src/partitions/hive-queue.js';
 import { HOUR_MS } from '../../src/partitions/hour.js';
 import { MessageCodec } from '../../src/schemas/codec.js';

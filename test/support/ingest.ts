@@ -16,7 +16,7 @@ import type { PlannedMessage } from '../../src/demo/traffic.js';
 import type { FileSystem } from '../../src/hdfs/filesystem.js';
 import type { ErrorRecord } from '../../src/ingest/error-file.js';
 import { type LoadedJob, loadJob } from '../../src/ingest/job-config.js';
-import type { KafkaSink } from '../../src/ingest/kafka-client.js';
+import type { KafkaSink } from '../../src/kafka/client.js';
 import { avroTypeOf } from '../../src/schemas/avro-type.js';
 import type { SchemaRegistry } from '../../src/schemas/registry.js';
 import { WMF_FIXTURES } from './fixtures.js';

@@ -8,15 +8,15 @@ import { spawn } from 'node:child_process';
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import rdkafka from '@confluentinc/kafka-javascript';
-import { openKafkaSink } from '../../src/ingest/kafka.js';
-import { KafkaAdmin } from '../../src/ingest/kafka-admin.js';
+import { KafkaAdmin } from '../../src/kafka/admin.js';
 import type {
   KafkaConnection,
   KafkaRecord,
   KafkaSink,
   KafkaSource,
   ReadRange,
-} from '../../src/ingest/kafka-client.js';
+} from '../../src/kafka/client.js';
+import { openKafkaSink } from '../../src/kafka/open.js';
 import { requireStack, type StackConfig, uniqueName } from './stack.js';
 
 export interface KafkaKit {

@@ -2,7 +2,7 @@
  * The project's own seam (src/ingest/kafka.ts, librdkafka underneath): `KafkaSource.read` of each
  * partition's range, all partitions at once, exactly as the ingest calls it.
  */
-import { openKafkaSource } from '../../../src/ingest/kafka.js';
+import { openKafkaSource } from '../../../src/kafka/open.js';
 import { readSpec, report, Tally } from './harness.js';
 
 const spec = readSpec();

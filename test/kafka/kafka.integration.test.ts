@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { isMwiError, type MwiError } from '../../src/errors.js';
-import { openKafkaSink, openKafkaSource } from '../../src/ingest/kafka.js';
-import type { KafkaSource } from '../../src/ingest/kafka-client.js';
+import type { KafkaSource } from '../../src/kafka/client.js';
+import { openKafkaSink, openKafkaSource } from '../../src/kafka/open.js';
 import {
   type Codec,
   type KafkaKit,

@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import rdkafka from '@confluentinc/kafka-javascript';
-import type { KafkaConnection } from '../../src/ingest/kafka-client.js';
-import {
-  committerConfig,
-  connectionConfig,
-  producerConfig,
-  readerConfig,
-} from '../../src/ingest/kafka-config.js';
+import type { KafkaConnection } from '../../src/kafka/client.js';
+import { committerConfig, connectionConfig, producerConfig, readerConfig } from '../../src/kafka/config.js';
 
 const plain: KafkaConnection = { brokers: ['kafka1001.eqiad.wmnet:9092', 'kafka1002.eqiad.wmnet:9092'] };
 

@@ -5,7 +5,7 @@
  */
 import rdkafka from '@confluentinc/kafka-javascript';
 import { MwiError } from '../errors.js';
-import type { KafkaConnection } from './kafka-client.js';
+import type { KafkaConnection } from './client.js';
 
 const E = rdkafka.CODES.ERRORS;
 

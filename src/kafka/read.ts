@@ -14,9 +14,9 @@
  */
 import rdkafka, { type KafkaConsumer, type Message, type Producer } from '@confluentinc/kafka-javascript';
 import { MwiError } from '../errors.js';
-import type { KafkaConnection, KafkaRecord, ReadRange } from './kafka-client.js';
-import { connectTimeoutOf, READ_LIMITS, readerConfig } from './kafka-config.js';
-import { ClientErrorCodes, isClientError, kafkaError, unavailable } from './kafka-errors.js';
+import type { KafkaConnection, KafkaRecord, ReadRange } from './client.js';
+import { connectTimeoutOf, READ_LIMITS, readerConfig } from './config.js';
+import { ClientErrorCodes, isClientError, kafkaError, unavailable } from './errors.js';
 
 /** How long one poll waits for the first record; bounds how late an abort is noticed. */
 const POLL_MS = 200;

@@ -12,9 +12,9 @@ import rdkafka, {
   type TopicDescription,
 } from '@confluentinc/kafka-javascript';
 import { MwiError } from '../errors.js';
-import type { KafkaConnection, PartitionOffsets } from './kafka-client.js';
-import { connectionConfig, connectTimeoutOf } from './kafka-config.js';
-import { kafkaError } from './kafka-errors.js';
+import type { KafkaConnection, PartitionOffsets } from './client.js';
+import { connectionConfig, connectTimeoutOf } from './config.js';
+import { kafkaError } from './errors.js';
 
 type Callback<T> = (error: LibrdKafkaError | null | undefined, result: T) => void;
 

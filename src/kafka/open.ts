@@ -13,7 +13,7 @@ import rdkafka, {
   type Producer,
 } from '@confluentinc/kafka-javascript';
 import { MwiError } from '../errors.js';
-import { KafkaAdmin } from './kafka-admin.js';
+import { KafkaAdmin } from './admin.js';
 import type {
   KafkaConnection,
   KafkaRecord,
@@ -22,10 +22,10 @@ import type {
   PartitionOffsets,
   ProduceRecord,
   ReadRange,
-} from './kafka-client.js';
-import { committerConfig, connectTimeoutOf, producerConfig } from './kafka-config.js';
-import { ClientErrorCodes, kafkaError } from './kafka-errors.js';
-import { disconnect, readPartitionRange } from './kafka-read.js';
+} from './client.js';
+import { committerConfig, connectTimeoutOf, producerConfig } from './config.js';
+import { ClientErrorCodes, kafkaError } from './errors.js';
+import { disconnect, readPartitionRange } from './read.js';
 
 /** Opens a source; fails with MWI_KAFKA_UNAVAILABLE (canRetry) when no broker answers within `connectTimeoutMs`. */
 export async function openKafkaSource(connection: KafkaConnection): Promise<KafkaSource> {

@@ -3,7 +3,7 @@
  * src/ingest/kafka.ts is @confluentinc/kafka-javascript, a librdkafka binding; property names are
  * librdkafka's CONFIGURATION.md).
  */
-import type { KafkaConnection } from './kafka-client.js';
+import type { KafkaConnection } from './client.js';
 
 export type LibrdkafkaConfig = Record<string, string | number | boolean>;
 
