@@ -30,11 +30,11 @@ import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { ByteWriter, ParquetWriter as HyparquetWriter } from 'hyparquet-writer';
 import { compressSync as snappyCompressSync } from 'snappy';
 import type { FileWriter } from '../src/hdfs/filesystem.js';
-import { createAvroContainerWriter } from '../src/ingest/avro-container-writer.js';
-import { avroKind, parquetSchemaOf, unionBranches } from '../src/ingest/parquet-schema.js';
-import { createParquetRecordWriter } from '../src/ingest/parquet-writer.js';
-import type { RecordFileWriter } from '../src/ingest/record-writer.js';
 import { avroTypeOf } from '../src/schemas/avro-type.js';
+import { createAvroContainerWriter } from '../src/writers/avro-container.js';
+import { avroKind, parquetSchemaOf, unionBranches } from '../src/writers/parquet-schema.js';
+import { createParquetRecordWriter } from '../src/writers/parquet-writer.js';
+import type { RecordFileWriter } from '../src/writers/record-writer.js';
 import { CIRRUS, cirrusRecord, seededRandom, WMF_FIXTURES } from '../test/schemas/realistic-records.js';
 
 const require = createRequire(import.meta.url);

@@ -4,6 +4,8 @@ import type { FileSystem, FileWriter } from '../hdfs/filesystem.js';
 import type { KafkaRecord, KafkaSource } from '../kafka/client.js';
 import { HOUR_MS } from '../partitions/hour.js';
 import type { DecodeResult, IngestDecodeResult, MessageCodec } from '../schemas/codec.js';
+import { ErrorFileWriter } from '../writers/error-file.js';
+import type { RecordFileWriter } from '../writers/record-writer.js';
 import {
   applyManifest,
   type CommitManifest,
@@ -14,11 +16,9 @@ import {
   pruneCommitHistory,
   recoverPartition,
 } from './commit.js';
-import { ErrorFileWriter } from './error-file.js';
 import { failPoint } from './failpoints.js';
 import type { JobConfig } from './job-config.js';
 import type { Lease } from './lease.js';
-import type { RecordFileWriter } from './record-writer.js';
 import type { StatePaths } from './state-store.js';
 import type { TopicPlan } from './topic-plan.js';
 

@@ -6,9 +6,9 @@ import { compilePathTemplate } from '../partitions/path-template.js';
 import { createTimestampParser, type TimestampParser } from '../partitions/timestamp.js';
 import type { SchemaEntry } from '../schemas/registry.js';
 import { schemaNameOfTopic } from '../schemas/registry.js';
-import { createAvroContainerWriter } from './avro-container-writer.js';
+import { createAvroContainerWriter } from '../writers/avro-container.js';
+import type { RecordFileWriter } from '../writers/record-writer.js';
 import { type EffectiveDataset, effectiveDataset, type LoadedJob } from './job-config.js';
-import type { RecordFileWriter } from './record-writer.js';
 import type { RunResources } from './run.js';
 
 /** Everything about one topic that stays fixed during a run. */
@@ -56,8 +56,8 @@ async function outputFormatOf(
 ): Promise<OutputFormat> {
   const schema = reader.json as object;
   if (dataset.format === 'parquet') {
-    const { parquetSchemaOf } = await import('./parquet-schema.js');
-    const { createParquetRecordWriter } = await import('./parquet-writer.js');
+    const { parquetSchemaOf } = await import('../writers/parquet-schema.js');
+    const { createParquetRecordWriter } = await import('../writers/parquet-writer.js');
     try {
       parquetSchemaOf(schema);
     } catch (error) {

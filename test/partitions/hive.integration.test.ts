@@ -12,7 +12,6 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { FileSystem } from '../../src/hdfs/filesystem.js';
 import { openFileSystem } from '../../src/hdfs/open.js';
-import { createAvroContainerWriter } from '../../src/ingest/avro-container-writer.js';
 import { type LoadedJob, parseJobConfig } from '../../src/ingest/job-config.js';
 import { createHiveClient, type HiveClient } from '../../src/partitions/hive-client.js';
 import { type DatasetTable, datasetTables } from '../../src/partitions/hive-ddl.js';
@@ -26,6 +25,7 @@ import {
 import { hourStartMs, parseHourKey } from '../../src/partitions/hour.js';
 import { compilePathTemplate } from '../../src/partitions/path-template.js';
 import { SchemaRegistry } from '../../src/schemas/registry.js';
+import { createAvroContainerWriter } from '../../src/writers/avro-container.js';
 import { cirrusRecord, seededRandom, WMF_FIXTURES } from '../schemas/realistic-records.js';
 import { requireStack, stackConfig, uniqueName } from '../support/stack.js';
 

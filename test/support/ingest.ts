@@ -14,11 +14,11 @@ import { pino } from 'pino';
 import { uncompressSync } from 'snappy';
 import type { PlannedMessage } from '../../src/demo/traffic.js';
 import type { FileSystem } from '../../src/hdfs/filesystem.js';
-import type { ErrorRecord } from '../../src/ingest/error-file.js';
 import { type LoadedJob, loadJob } from '../../src/ingest/job-config.js';
 import type { KafkaSink } from '../../src/kafka/client.js';
 import { avroTypeOf } from '../../src/schemas/avro-type.js';
 import type { SchemaRegistry } from '../../src/schemas/registry.js';
+import type { ErrorRecord } from '../../src/writers/error-file.js';
 import { WMF_FIXTURES } from './fixtures.js';
 import type { StackConfig } from './stack.js';
 

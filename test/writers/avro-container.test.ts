@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import zlib from 'node:zlib';
 import avro from 'avsc';
 import type { FileWriter } from '../../src/hdfs/filesystem.js';
-import { type AvroCodec, createAvroContainerWriter } from '../../src/ingest/avro-container-writer.js';
+import { type AvroCodec, createAvroContainerWriter } from '../../src/writers/avro-container.js';
 
 const schema = {
   type: 'record',

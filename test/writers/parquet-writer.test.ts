@@ -8,7 +8,7 @@ import avro from 'avsc';
 import { parquetMetadata } from 'hyparquet';
 import { isMwiError } from '../../src/errors.js';
 import type { FileWriter } from '../../src/hdfs/filesystem.js';
-import { createParquetRecordWriter, type ParquetCodec } from '../../src/ingest/parquet-writer.js';
+import { createParquetRecordWriter, type ParquetCodec } from '../../src/writers/parquet-writer.js';
 import { CIRRUS, cirrusRecord, seededRandom, WMF_FIXTURES } from '../schemas/realistic-records.js';
 import { normalize, readParquet } from '../support/parquet.js';
 

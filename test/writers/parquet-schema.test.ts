@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { SchemaElement } from 'hyparquet';
 import { isMwiError } from '../../src/errors.js';
-import { checkParquetCompatible, parquetSchemaOf } from '../../src/ingest/parquet-schema.js';
+import { checkParquetCompatible, parquetSchemaOf } from '../../src/writers/parquet-schema.js';
 
 const EVENT_SCHEMAS = join(import.meta.dirname, '../../event-schemas/avro/mediawiki');
 

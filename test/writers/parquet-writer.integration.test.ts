@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import avro from 'avsc';
 import { WebHdfsFileSystem } from '../../src/hdfs/webhdfs.js';
-import { createParquetRecordWriter, type ParquetCodec } from '../../src/ingest/parquet-writer.js';
+import { createParquetRecordWriter, type ParquetCodec } from '../../src/writers/parquet-writer.js';
 import { CIRRUS, cirrusRecord, seededRandom, WMF_FIXTURES } from '../schemas/realistic-records.js';
 
 /**
