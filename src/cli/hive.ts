@@ -7,6 +7,11 @@ import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { describeError, MwiError } from '../errors.js';
 import { openFileSystem } from '../hdfs/open.js';
+import { createHiveClient, type HiveClient, parseHiveAddress } from '../hive/client.js';
+import { datasetTables } from '../hive/ddl.js';
+import { hiveQueueName, type PartitionAddJob } from '../hive/queue.js';
+import { hiveIdentifier } from '../hive/statement.js';
+import { partitionQueueStatus, startPartitionWorker } from '../hive/worker.js';
 import {
   type JobConfig,
   type LoadedJob,
@@ -15,11 +20,6 @@ import {
   secretFromEnv,
 } from '../ingest/job-config.js';
 import { createLogger } from '../log.js';
-import { createHiveClient, type HiveClient, parseHiveAddress } from '../partitions/hive-client.js';
-import { datasetTables } from '../partitions/hive-ddl.js';
-import { hiveQueueName, type PartitionAddJob } from '../partitions/hive-queue.js';
-import { hiveIdentifier } from '../partitions/hive-statement.js';
-import { partitionQueueStatus, startPartitionWorker } from '../partitions/hive-worker.js';
 import { defaultRegistryRoot, SchemaRegistry } from '../schemas/registry.js';
 import { port, positiveInt } from './arguments.js';
 

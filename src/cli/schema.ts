@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import { Command } from 'commander';
+import { parseHiveAddress } from '../hive/client.js';
 import { secretFromEnv } from '../ingest/job-config.js';
-import { parseHiveAddress } from '../partitions/hive-client.js';
 import { defaultRegistryRoot } from '../schemas/registry.js';
 import { formatSchemaReport, styleFor } from '../schemas/upgrade-format.js';
 import {

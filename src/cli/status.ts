@@ -1,11 +1,11 @@
 import { Queue } from 'bullmq';
 import { Command } from 'commander';
+import { hiveQueueName, type PartitionAddJob } from '../hive/queue.js';
 import { loadJob } from '../ingest/job-config.js';
 import { openRunResources } from '../ingest/run.js';
 import { runsQueueName } from '../ingest/run-flow-state.js';
 import { collectJobStatus, formatJobStatus } from '../ingest/status.js';
 import { createLogger } from '../log.js';
-import { hiveQueueName, type PartitionAddJob } from '../partitions/hive-queue.js';
 
 /** `mwingest status`: where a job stands. */
 export function statusCommand(): Command {

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { MwiError } from '../errors.js';
-import { compilePathTemplate } from '../partitions/path-template.js';
-import { checkTimestampFormat } from '../partitions/timestamp.js';
+import { compilePathTemplate } from '../hours/path-template.js';
+import { checkTimestampFormat } from '../hours/timestamp.js';
 
 /**
  * A job definition (`jobs/<name>.json`): the counterpart of a Camus properties file.

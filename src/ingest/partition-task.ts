@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { describeError, isMwiError, MwiError } from '../errors.js';
 import type { FileSystem, FileWriter } from '../hdfs/filesystem.js';
+import { HOUR_MS } from '../hours/hour.js';
 import type { KafkaRecord, KafkaSource } from '../kafka/client.js';
-import { HOUR_MS } from '../partitions/hour.js';
 import type { DecodeResult, IngestDecodeResult, MessageCodec } from '../schemas/codec.js';
 import { ErrorFileWriter } from '../writers/error-file.js';
 import type { RecordFileWriter } from '../writers/record-writer.js';

@@ -2,12 +2,12 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { describeError } from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
+import type { PartitionAddJob } from '../hive/queue.js';
+import { type PartitionQueueStatus, partitionQueueStatus } from '../hive/worker.js';
+import { HOUR_MS, hourStartMs, parseHourKey } from '../hours/hour.js';
 import type { KafkaSource } from '../kafka/client.js';
-import { loadCompletenessState } from '../partitions/announcer.js';
-import type { PartitionAddJob } from '../partitions/hive-queue.js';
-import { type PartitionQueueStatus, partitionQueueStatus } from '../partitions/hive-worker.js';
-import { HOUR_MS, hourStartMs, parseHourKey } from '../partitions/hour.js';
 import { schemaNameOfTopic } from '../schemas/registry.js';
+import { loadCompletenessState } from './announcer.js';
 import type { CommittedOffsets } from './commit.js';
 import { type LoadedJob, topicMatcher } from './job-config.js';
 import {

@@ -1,7 +1,7 @@
 import { FlowProducer, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { describeError, MwiError } from '../errors.js';
-import { hiveQueueName, type PartitionAddJob } from '../partitions/hive-queue.js';
+import { hiveQueueName, type PartitionAddJob } from '../hive/queue.js';
 import type { LoadedJob } from './job-config.js';
 import type { IngestMetrics } from './metrics.js';
 import { openRunResources, type RunResources } from './run.js';

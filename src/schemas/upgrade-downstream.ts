@@ -1,5 +1,5 @@
-import { compactJson } from '../partitions/hive-ddl.js';
-import { hiveIdentifier, hiveString } from '../partitions/hive-statement.js';
+import { compactJson } from '../hive/ddl.js';
+import { hiveIdentifier, hiveString } from '../hive/statement.js';
 import { displayPath, pinReaderRevision, unifiedDiff } from './upgrade-job-diff.js';
 
 /**

@@ -1,6 +1,7 @@
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describeError, MwiError } from '../errors.js';
+import type { HiveClient } from '../hive/client.js';
 import {
   effectiveDataset,
   type LoadedJob,
@@ -8,7 +9,6 @@ import {
   resolveJobPath,
   topicMatcher,
 } from '../ingest/job-config.js';
-import type { HiveClient } from '../partitions/hive-client.js';
 import { defaultRegistryRoot, SchemaRegistry } from './registry.js';
 import { buildChecklist, type ChecklistJob, type ChecklistStep } from './upgrade-checklist.js';
 import {
@@ -278,7 +278,7 @@ export async function runUpgrade(
 
 async function openHive(options: NonNullable<SchemaCommandOptions['hive']>): Promise<HiveClient> {
   // Loaded on demand: the Thrift driver is needed only when Hive is asked.
-  const { createHiveClient } = await import('../partitions/hive-client.js');
+  const { createHiveClient } = await import('../hive/client.js');
   return createHiveClient(options);
 }
 

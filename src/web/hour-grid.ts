@@ -1,5 +1,5 @@
+import { HOUR_MS, hourKey, hourOf } from '../hours/hour.js';
 import type { JobStatus, TopicState } from '../ingest/status.js';
-import { HOUR_MS, hourKey, hourOf } from '../partitions/hour.js';
 
 /**
  * The page an operator opens first: for each hour and topic, is the hour complete (`_IMPORTED`

@@ -6,12 +6,12 @@ import { Queue } from 'bullmq';
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { describeError } from '../errors.js';
+import { hiveQueueName, type PartitionAddJob } from '../hive/queue.js';
 import type { LoadedJob } from '../ingest/job-config.js';
 import { openRunResources, type RunResources } from '../ingest/run.js';
 import { partitionsQueueName, runsQueueName } from '../ingest/run-flow-state.js';
 import { collectJobStatus, type StatusSources } from '../ingest/status.js';
 import { listenOn } from '../listen.js';
-import { hiveQueueName, type PartitionAddJob } from '../partitions/hive-queue.js';
 import { renderJobPage } from './job-page.js';
 
 /**

@@ -11,6 +11,8 @@ import { planTraffic } from '../../src/demo/traffic.js';
 import { isMwiError } from '../../src/errors.js';
 import type { FileSystem } from '../../src/hdfs/filesystem.js';
 import { openFileSystem } from '../../src/hdfs/open.js';
+import { hiveQueueName } from '../../src/hive/queue.js';
+import { HOUR_MS } from '../../src/hours/hour.js';
 import { type CommitManifest, claimManifest } from '../../src/ingest/commit.js';
 import { LeaseManager } from '../../src/ingest/lease.js';
 import { runJob } from '../../src/ingest/run.js';
@@ -18,8 +20,6 @@ import { StatePaths } from '../../src/ingest/state-store.js';
 import { KafkaAdmin } from '../../src/kafka/admin.js';
 import type { KafkaSink } from '../../src/kafka/client.js';
 import { openKafkaSink } from '../../src/kafka/open.js';
-import { hiveQueueName } from '../../src/partitions/hive-queue.js';
-import { HOUR_MS } from '../../src/partitions/hour.js';
 import { MessageCodec } from '../../src/schemas/codec.js';
 import { SchemaRegistry, schemaNameOfTopic } from '../../src/schemas/registry.js';
 import {

@@ -10,14 +10,14 @@ import { Redis } from 'ioredis';
 import { planTraffic } from '../../src/demo/traffic.js';
 import type { FileSystem } from '../../src/hdfs/filesystem.js';
 import { openFileSystem } from '../../src/hdfs/open.js';
+import { createHiveClient, type HiveClient } from '../../src/hive/client.js';
+import { datasetTables } from '../../src/hive/ddl.js';
+import { hiveQueueName } from '../../src/hive/queue.js';
+import { HOUR_MS } from '../../src/hours/hour.js';
 import type { LoadedJob } from '../../src/ingest/job-config.js';
 import { runJob } from '../../src/ingest/run.js';
 import type { KafkaSink } from '../../src/kafka/client.js';
 import { openKafkaSink } from '../../src/kafka/open.js';
-import { createHiveClient, type HiveClient } from '../../src/partitions/hive-client.js';
-import { datasetTables } from '../../src/partitions/hive-ddl.js';
-import { hiveQueueName } from '../../src/partitions/hive-queue.js';
-import { HOUR_MS } from '../../src/partitions/hour.js';
 import { MessageCodec } from '../../src/schemas/codec.js';
 import { SchemaRegistry } from '../../src/schemas/registry.js';
 import {

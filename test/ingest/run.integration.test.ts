@@ -15,13 +15,13 @@ import { Redis } from 'ioredis';
 import { type PlannedMessage, planTraffic } from '../../src/demo/traffic.js';
 import type { FileSystem } from '../../src/hdfs/filesystem.js';
 import { openFileSystem } from '../../src/hdfs/open.js';
+import { hiveQueueName } from '../../src/hive/queue.js';
+import { HOUR_MS, hourKey, hourOf } from '../../src/hours/hour.js';
 import type { LoadedJob } from '../../src/ingest/job-config.js';
 import { runJob } from '../../src/ingest/run.js';
 import type { RunReport } from '../../src/ingest/run-report.js';
 import type { KafkaSink } from '../../src/kafka/client.js';
 import { openKafkaSink } from '../../src/kafka/open.js';
-import { hiveQueueName } from '../../src/partitions/hive-queue.js';
-import { HOUR_MS, hourKey, hourOf } from '../../src/partitions/hour.js';
 import { MessageCodec } from '../../src/schemas/codec.js';
 import { SchemaRegistry, schemaNameOfTopic } from '../../src/schemas/registry.js';
 import {

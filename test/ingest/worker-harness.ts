@@ -16,6 +16,8 @@ import { Redis } from 'ioredis';
 import { type PlannedMessage, planTraffic } from '../../src/demo/traffic.js';
 import type { FileSystem } from '../../src/hdfs/filesystem.js';
 import { openFileSystem } from '../../src/hdfs/open.js';
+import { hiveQueueName } from '../../src/hive/queue.js';
+import { HOUR_MS } from '../../src/hours/hour.js';
 import type { CommitManifest } from '../../src/ingest/commit.js';
 import type { LoadedJob } from '../../src/ingest/job-config.js';
 import {
@@ -29,8 +31,6 @@ import type { RunReport } from '../../src/ingest/run-report.js';
 import { readJson } from '../../src/ingest/state-store.js';
 import type { KafkaSink } from '../../src/kafka/client.js';
 import { openKafkaSink } from '../../src/kafka/open.js';
-import { hiveQueueName } from '../../src/partitions/hive-queue.js';
-import { HOUR_MS } from '../../src/partitions/hour.js';
 import { MessageCodec } from '../../src/schemas/codec.js';
 import { SchemaRegistry, schemaNameOfTopic } from '../../src/schemas/registry.js';
 import {

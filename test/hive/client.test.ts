@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { isMwiError } from '../../src/errors.js';
-import { createHiveClient, parseHiveAddress } from '../../src/partitions/hive-client.js';
+import { createHiveClient, parseHiveAddress } from '../../src/hive/client.js';
 
 describe('parseHiveAddress', () => {
   test('host and port; the port defaults to 10000', () => {

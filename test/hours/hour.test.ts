@@ -1,13 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  HOUR_MS,
-  hourIndexOf,
-  hourKey,
-  hourOf,
-  hourStartMs,
-  parseHourKey,
-} from '../../src/partitions/hour.js';
+import { HOUR_MS, hourIndexOf, hourKey, hourOf, hourStartMs, parseHourKey } from '../../src/hours/hour.js';
 
 describe('hour buckets (UTC)', () => {
   test('a record from 2014-07-14 23:59:59 lands in hour 23 of that day, not the next', () => {

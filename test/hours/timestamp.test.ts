@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isMwiError } from '../../src/errors.js';
-import { createTimestampExtractor, luxonFormatOf } from '../../src/partitions/timestamp.js';
+import { createTimestampExtractor, luxonFormatOf } from '../../src/hours/timestamp.js';
 
 const now = () => Date.UTC(2026, 10, 22, 20);
 const extract = (format: string, record: Record<string, unknown>, field = 'ts') =>

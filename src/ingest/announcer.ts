@@ -2,10 +2,20 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { isMwiError } from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
-import type { CommittedOffsets } from '../ingest/commit.js';
-import { failPoint } from '../ingest/failpoints.js';
-import { effectiveDataset, type JobConfig } from '../ingest/job-config.js';
-import type { PartitionResult } from '../ingest/partition-task.js';
+import { type HiveJobQueue, openHiveJobQueue } from '../hive/queue.js';
+import { addPartitionStatement, hivePartitionValues } from '../hive/statement.js';
+import {
+  type CompletenessState,
+  initialCompletenessState,
+  nextAnnouncements,
+  type PartitionProgress,
+} from '../hours/completeness.js';
+import { HOUR_MS, hourKey, hourStartMs, parseHourKey } from '../hours/hour.js';
+import type { PartitionOffsets } from '../kafka/client.js';
+import type { CommittedOffsets } from './commit.js';
+import { failPoint } from './failpoints.js';
+import { effectiveDataset, type JobConfig } from './job-config.js';
+import type { PartitionResult } from './partition-task.js';
 import {
   listNumbered,
   padOffset,
@@ -13,18 +23,8 @@ import {
   readJson,
   type StatePaths,
   writeJsonAtomically,
-} from '../ingest/state-store.js';
-import type { TopicPlan } from '../ingest/topic-plan.js';
-import type { PartitionOffsets } from '../kafka/client.js';
-import {
-  type CompletenessState,
-  initialCompletenessState,
-  nextAnnouncements,
-  type PartitionProgress,
-} from './completeness.js';
-import { type HiveJobQueue, openHiveJobQueue } from './hive-queue.js';
-import { addPartitionStatement, hivePartitionValues } from './hive-statement.js';
-import { HOUR_MS, hourKey, hourStartMs, parseHourKey } from './hour.js';
+} from './state-store.js';
+import type { TopicPlan } from './topic-plan.js';
 
 /**
  * Guarantee 6, with its I/O: after a run's commits, decide which hours of a topic are complete,

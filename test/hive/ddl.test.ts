@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { isMwiError } from '../../src/errors.js';
-import { type LoadedJob, parseJobConfig } from '../../src/ingest/job-config.js';
 import {
   compactJson,
   createTableStatement,
@@ -12,7 +11,8 @@ import {
   hiveLocation,
   hiveTypeOf,
   type TableDefinition,
-} from '../../src/partitions/hive-ddl.js';
+} from '../../src/hive/ddl.js';
+import { type LoadedJob, parseJobConfig } from '../../src/ingest/job-config.js';
 import { avroTypeOf } from '../../src/schemas/avro-type.js';
 import { SchemaRegistry } from '../../src/schemas/registry.js';
 

@@ -1,5 +1,5 @@
 import { MwiError } from '../errors.js';
-import type { HourBucket } from './hour.js';
+import type { HourBucket } from '../hours/hour.js';
 
 /**
  * The HQL that registers one hour, as Wikimedia's Oozie job ran it after Camus:

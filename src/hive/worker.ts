@@ -4,14 +4,14 @@ import type { Logger } from 'pino';
 import { Counter, register as defaultRegistry, type Registry } from 'prom-client';
 import { describeError, isMwiError, MwiError } from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
+import { type HourBucket, parseHourKey } from '../hours/hour.js';
+import { compilePathTemplate } from '../hours/path-template.js';
 import { effectiveDataset, type LoadedJob, topicMatcher } from '../ingest/job-config.js';
 import { schemaNameOfTopic } from '../schemas/registry.js';
-import type { HiveClient } from './hive-client.js';
-import { hiveLocation } from './hive-ddl.js';
-import { hiveQueueName, type PartitionAddJob } from './hive-queue.js';
-import { hiveIdentifier, hivePartitionValues, hiveString, partitionSpec } from './hive-statement.js';
-import { type HourBucket, parseHourKey } from './hour.js';
-import { compilePathTemplate } from './path-template.js';
+import type { HiveClient } from './client.js';
+import { hiveLocation } from './ddl.js';
+import { hiveQueueName, type PartitionAddJob } from './queue.js';
+import { hiveIdentifier, hivePartitionValues, hiveString, partitionSpec } from './statement.js';
 
 /**
  * The executor of the partition-add queue (`hive-queue.ts`): for each complete hour,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isMwiError } from '../../src/errors.js';
-import { compilePathTemplate } from '../../src/partitions/path-template.js';
+import { compilePathTemplate } from '../../src/hours/path-template.js';
 
 const vars = {
   root: '/wmf/data/raw/mediawiki',

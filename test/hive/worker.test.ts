@@ -6,12 +6,12 @@ import { after, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { isMwiError, MwiError } from '../../src/errors.js';
 import { LocalFileSystem } from '../../src/hdfs/local.js';
+import type { HiveClient, HiveResult } from '../../src/hive/client.js';
+import type { PartitionAddJob } from '../../src/hive/queue.js';
+import { addPartitionStatement } from '../../src/hive/statement.js';
+import { addPartition, partitionJobChecker } from '../../src/hive/worker.js';
+import { parseHourKey } from '../../src/hours/hour.js';
 import { type LoadedJob, parseJobConfig } from '../../src/ingest/job-config.js';
-import type { HiveClient, HiveResult } from '../../src/partitions/hive-client.js';
-import type { PartitionAddJob } from '../../src/partitions/hive-queue.js';
-import { addPartitionStatement } from '../../src/partitions/hive-statement.js';
-import { addPartition, partitionJobChecker } from '../../src/partitions/hive-worker.js';
-import { parseHourKey } from '../../src/partitions/hour.js';
 
 const silent = pino({ level: 'silent' });
 

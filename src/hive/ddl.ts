@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import avro from 'avsc';
 import { MwiError } from '../errors.js';
+import { compilePathTemplate } from '../hours/path-template.js';
 import { effectiveDataset, type LoadedJob, resolveJobPath, topicMatcher } from '../ingest/job-config.js';
 import { avroTypeOf } from '../schemas/avro-type.js';
 import type { SchemaEntry, SchemaRegistry } from '../schemas/registry.js';
-import { hiveIdentifier, hiveString } from './hive-statement.js';
-import { compilePathTemplate } from './path-template.js';
+import { hiveIdentifier, hiveString } from './statement.js';
 
 /**
  * The Hive table of a dataset, as Wikimedia's `wmf_raw` tables were declared over Camus output:

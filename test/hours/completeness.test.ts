@@ -4,8 +4,8 @@ import {
   initialCompletenessState,
   nextAnnouncements,
   type PartitionProgress,
-} from '../../src/partitions/completeness.js';
-import { hourKey } from '../../src/partitions/hour.js';
+} from '../../src/hours/completeness.js';
+import { hourKey } from '../../src/hours/hour.js';
 
 const at = (h: number, m = 0) => Date.UTC(2026, 10, 22, h, m);
 const keys = (result: ReturnType<typeof nextAnnouncements>) => result.hours.map(hourKey);

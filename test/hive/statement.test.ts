@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isMwiError } from '../../src/errors.js';
-import {
-  addPartitionStatement,
-  hivePartitionValues,
-  hiveString,
-} from '../../src/partitions/hive-statement.js';
+import { addPartitionStatement, hivePartitionValues, hiveString } from '../../src/hive/statement.js';
 
 describe('Hive partition-add statement', () => {
   test('partition values are strings without zero padding, as in the wmf_raw tables', () => {

@@ -12,18 +12,14 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { FileSystem } from '../../src/hdfs/filesystem.js';
 import { openFileSystem } from '../../src/hdfs/open.js';
+import { createHiveClient, type HiveClient } from '../../src/hive/client.js';
+import { type DatasetTable, datasetTables } from '../../src/hive/ddl.js';
+import { type PartitionAddJob, partitionJobId } from '../../src/hive/queue.js';
+import { addPartitionStatement, hivePartitionValues } from '../../src/hive/statement.js';
+import { partitionMetrics, partitionQueueStatus, startPartitionWorker } from '../../src/hive/worker.js';
+import { hourStartMs, parseHourKey } from '../../src/hours/hour.js';
+import { compilePathTemplate } from '../../src/hours/path-template.js';
 import { type LoadedJob, parseJobConfig } from '../../src/ingest/job-config.js';
-import { createHiveClient, type HiveClient } from '../../src/partitions/hive-client.js';
-import { type DatasetTable, datasetTables } from '../../src/partitions/hive-ddl.js';
-import { type PartitionAddJob, partitionJobId } from '../../src/partitions/hive-queue.js';
-import { addPartitionStatement, hivePartitionValues } from '../../src/partitions/hive-statement.js';
-import {
-  partitionMetrics,
-  partitionQueueStatus,
-  startPartitionWorker,
-} from '../../src/partitions/hive-worker.js';
-import { hourStartMs, parseHourKey } from '../../src/partitions/hour.js';
-import { compilePathTemplate } from '../../src/partitions/path-template.js';
 import { SchemaRegistry } from '../../src/schemas/registry.js';
 import { createAvroContainerWriter } from '../../src/writers/avro-container.js';
 import { cirrusRecord, seededRandom, WMF_FIXTURES } from '../schemas/realistic-records.js';
