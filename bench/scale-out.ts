@@ -20,14 +20,14 @@ import { planTraffic } from '../src/demo/traffic.js';
 import { openFileSystem } from '../src/hdfs/open.js';
 import { hiveQueueName } from '../src/hive/queue.js';
 import { HOUR_MS } from '../src/hours/hour.js';
-import { lastRuns, partitionsQueueName, runsQueueName } from '../src/ingest/run-flow-state.js';
 import type { RunReport } from '../src/ingest/run-report.js';
-import { triggerRun } from '../src/ingest/schedule.js';
 import { readJson } from '../src/ingest/state-store.js';
 import { openKafkaSink } from '../src/kafka/open.js';
+import { lastRuns, partitionsQueueName, runsQueueName } from '../src/scheduler/run-flow-state.js';
+import { triggerRun } from '../src/scheduler/schedule.js';
 import { MessageCodec } from '../src/schemas/codec.js';
 import { defaultRegistryRoot, SchemaRegistry, schemaNameOfTopic } from '../src/schemas/registry.js';
-import { isMessage, spawnWorker } from '../test/ingest/worker-harness.js';
+import { isMessage, spawnWorker } from '../test/scheduler/worker-harness.js';
 import { produceMessages, writeTestJob } from '../test/support/ingest.js';
 import { requireStack, uniqueName } from '../test/support/stack.js';
 

@@ -12,13 +12,7 @@ import { datasetTables } from '../hive/ddl.js';
 import { hiveQueueName, type PartitionAddJob } from '../hive/queue.js';
 import { hiveIdentifier } from '../hive/statement.js';
 import { partitionQueueStatus, startPartitionWorker } from '../hive/worker.js';
-import {
-  type JobConfig,
-  type LoadedJob,
-  loadJob,
-  resolveJobPath,
-  secretFromEnv,
-} from '../ingest/job-config.js';
+import { type JobConfig, type LoadedJob, loadJob, resolveJobPath, secretFromEnv } from '../job/config.js';
 import { createLogger } from '../log.js';
 import { defaultRegistryRoot, SchemaRegistry } from '../schemas/registry.js';
 import { port, positiveInt } from './arguments.js';

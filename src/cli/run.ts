@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
 import { isMwiError } from '../errors.js';
-import { loadJob } from '../ingest/job-config.js';
 import { type RunPlan, runJob } from '../ingest/run.js';
 import { formatRunReport } from '../ingest/run-report.js';
+import { loadJob } from '../job/config.js';
 import { createLogger } from '../log.js';
 import { positiveInt } from './arguments.js';
 import { ingestProgress } from './progress.js';

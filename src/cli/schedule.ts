@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { MwiError } from '../errors.js';
-import { loadJob } from '../ingest/job-config.js';
+import { loadJob } from '../job/config.js';
 import {
   getSchedule,
   listSchedules,
@@ -9,7 +9,7 @@ import {
   removeSchedule,
   type ScheduleInfo,
   triggerRun,
-} from '../ingest/schedule.js';
+} from '../scheduler/schedule.js';
 
 /** `mwingest schedule`: register, show, remove or fire the hourly schedule of a job. */
 export function scheduleCommand(): Command {

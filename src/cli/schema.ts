@@ -1,16 +1,16 @@
 import { userInfo } from 'node:os';
 import { Command } from 'commander';
 import { parseHiveAddress } from '../hive/client.js';
-import { secretFromEnv } from '../ingest/job-config.js';
+import { secretFromEnv } from '../job/config.js';
 import { defaultRegistryRoot } from '../schemas/registry.js';
-import { formatSchemaReport, styleFor } from '../schemas/upgrade-format.js';
+import { formatSchemaReport, styleFor } from '../upgrade/format.js';
 import {
   reportJson,
   runCheck,
   runUpgrade,
   type SchemaCommandOptions,
   type SchemaReport,
-} from '../schemas/upgrade-report.js';
+} from '../upgrade/report.js';
 
 /**
  * `mwingest schema upgrade` and `mwingest schema check`: the schema upgrade checklist

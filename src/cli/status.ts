@@ -1,11 +1,11 @@
 import { Queue } from 'bullmq';
 import { Command } from 'commander';
 import { hiveQueueName, type PartitionAddJob } from '../hive/queue.js';
-import { loadJob } from '../ingest/job-config.js';
 import { openRunResources } from '../ingest/run.js';
-import { runsQueueName } from '../ingest/run-flow-state.js';
-import { collectJobStatus, formatJobStatus } from '../ingest/status.js';
+import { loadJob } from '../job/config.js';
 import { createLogger } from '../log.js';
+import { collectJobStatus, formatJobStatus } from '../ops/status.js';
+import { runsQueueName } from '../scheduler/run-flow-state.js';
 
 /** `mwingest status`: where a job stands. */
 export function statusCommand(): Command {

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { Command } from 'commander';
-import { loadJob } from '../ingest/job-config.js';
+import { loadJob } from '../job/config.js';
 import { createLogger } from '../log.js';
-import { startWebServer } from '../web/server.js';
+import { startWebServer } from '../ops/web/server.js';
 import { port, positiveInt } from './arguments.js';
 
 /** `mwingest web`: bull-board for the queues and a page of hours × topics per job. */

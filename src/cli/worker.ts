@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { Command } from 'commander';
-import { loadJob } from '../ingest/job-config.js';
-import { createIngestMetrics, serveMetrics } from '../ingest/metrics.js';
-import { startIngestWorker } from '../ingest/worker.js';
+import { loadJob } from '../job/config.js';
 import { createLogger } from '../log.js';
+import { createIngestMetrics, serveMetrics } from '../ops/metrics.js';
+import { startIngestWorker } from '../scheduler/worker.js';
 import { nonNegativeNumber, port, positiveInt, positiveNumber } from './arguments.js';
 
 /** `mwingest worker`: process a job's scheduled runs and partition tasks until SIGTERM. */

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import avro from 'avsc';
 import { MwiError } from '../errors.js';
 import { compilePathTemplate } from '../hours/path-template.js';
-import { effectiveDataset, type LoadedJob, resolveJobPath, topicMatcher } from '../ingest/job-config.js';
+import { effectiveDataset, type LoadedJob, resolveJobPath, topicMatcher } from '../job/config.js';
 import { avroTypeOf } from '../schemas/avro-type.js';
 import type { SchemaEntry, SchemaRegistry } from '../schemas/registry.js';
 import { hiveIdentifier, hiveString } from './statement.js';

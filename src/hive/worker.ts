@@ -6,7 +6,7 @@ import { describeError, isMwiError, MwiError } from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
 import { type HourBucket, parseHourKey } from '../hours/hour.js';
 import { compilePathTemplate } from '../hours/path-template.js';
-import { effectiveDataset, type LoadedJob, topicMatcher } from '../ingest/job-config.js';
+import { effectiveDataset, type LoadedJob, topicMatcher } from '../job/config.js';
 import { schemaNameOfTopic } from '../schemas/registry.js';
 import type { HiveClient } from './client.js';
 import { hiveLocation } from './ddl.js';

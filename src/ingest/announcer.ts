@@ -11,10 +11,10 @@ import {
   type PartitionProgress,
 } from '../hours/completeness.js';
 import { HOUR_MS, hourKey, hourStartMs, parseHourKey } from '../hours/hour.js';
+import { effectiveDataset, type JobConfig } from '../job/config.js';
 import type { PartitionOffsets } from '../kafka/client.js';
 import type { CommittedOffsets } from './commit.js';
 import { failPoint } from './failpoints.js';
-import { effectiveDataset, type JobConfig } from './job-config.js';
 import type { PartitionResult } from './partition-task.js';
 import {
   listNumbered,

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import { describeError, isMwiError, MwiError } from '../errors.js';
 import type { FileSystem, FileWriter } from '../hdfs/filesystem.js';
 import { HOUR_MS } from '../hours/hour.js';
+import type { JobConfig } from '../job/config.js';
+import type { Lease } from '../job/lease.js';
 import type { KafkaRecord, KafkaSource } from '../kafka/client.js';
 import type { DecodeResult, IngestDecodeResult, MessageCodec } from '../schemas/codec.js';
 import { ErrorFileWriter } from '../writers/error-file.js';
@@ -17,8 +19,6 @@ import {
   recoverPartition,
 } from './commit.js';
 import { failPoint } from './failpoints.js';
-import type { JobConfig } from './job-config.js';
-import type { Lease } from './lease.js';
 import type { StatePaths } from './state-store.js';
 import type { TopicPlan } from './topic-plan.js';
 

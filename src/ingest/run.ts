@@ -6,22 +6,22 @@ import { describeError, isMwiError, MwiError } from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
 import { openFileSystem } from '../hdfs/open.js';
 import { hiveLocation } from '../hive/ddl.js';
+import { consumerGroupOf, type LoadedJob, resolveJobPath, topicMatcher } from '../job/config.js';
+import { kafkaConnectionOf } from '../job/kafka-connection.js';
+import { keepAlive, type Lease, LeaseManager } from '../job/lease.js';
 import type { KafkaSource, PartitionOffsets } from '../kafka/client.js';
 import { openKafkaSource } from '../kafka/open.js';
+import { runInProgress, runsQueueName } from '../scheduler/run-flow-state.js';
 import { MessageCodec } from '../schemas/codec.js';
 import { defaultRegistryRoot, SchemaRegistry, schemaNameOfTopic } from '../schemas/registry.js';
 import { type Announcer, createAnnouncer } from './announcer.js';
 import type { CommitManifest } from './commit.js';
-import { consumerGroupOf, type LoadedJob, resolveJobPath, topicMatcher } from './job-config.js';
-import { kafkaConnectionOf } from './kafka-connection.js';
-import { keepAlive, type Lease, LeaseManager } from './lease.js';
 import {
   failedBeforeStart,
   ingestPartition,
   type PartitionResult,
   type PartitionTask,
 } from './partition-task.js';
-import { runInProgress, runsQueueName } from './run-flow-state.js';
 import { type RunReport, type TopicReport, totalsOf } from './run-report.js';
 import { jsonReplacer, listNumbered, readJson, StatePaths, writeJsonAtomically } from './state-store.js';
 import { buildTopicPlan, type TopicPlan } from './topic-plan.js';

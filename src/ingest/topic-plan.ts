@@ -3,12 +3,12 @@ import type { FileWriter } from '../hdfs/filesystem.js';
 import { HOUR_MS, hourKey, hourOf, hourStartMs, parseHourKey } from '../hours/hour.js';
 import { compilePathTemplate } from '../hours/path-template.js';
 import { createTimestampParser, type TimestampParser } from '../hours/timestamp.js';
+import { type EffectiveDataset, effectiveDataset, type LoadedJob } from '../job/config.js';
 import type { SchemaEntry } from '../schemas/registry.js';
 import { schemaNameOfTopic } from '../schemas/registry.js';
 import { createAvroContainerWriter } from '../writers/avro-container.js';
 import type { RecordFileWriter } from '../writers/record-writer.js';
 import { loadCompletenessState } from './announcer.js';
-import { type EffectiveDataset, effectiveDataset, type LoadedJob } from './job-config.js';
 import type { RunResources } from './run.js';
 
 /** Everything about one topic that stays fixed during a run. */

@@ -12,7 +12,7 @@ import {
   hiveTypeOf,
   type TableDefinition,
 } from '../../src/hive/ddl.js';
-import { type LoadedJob, parseJobConfig } from '../../src/ingest/job-config.js';
+import { type LoadedJob, parseJobConfig } from '../../src/job/config.js';
 import { avroTypeOf } from '../../src/schemas/avro-type.js';
 import { SchemaRegistry } from '../../src/schemas/registry.js';
 

@@ -19,7 +19,7 @@ import { addPartitionStatement, hivePartitionValues } from '../../src/hive/state
 import { partitionMetrics, partitionQueueStatus, startPartitionWorker } from '../../src/hive/worker.js';
 import { hourStartMs, parseHourKey } from '../../src/hours/hour.js';
 import { compilePathTemplate } from '../../src/hours/path-template.js';
-import { type LoadedJob, parseJobConfig } from '../../src/ingest/job-config.js';
+import { type LoadedJob, parseJobConfig } from '../../src/job/config.js';
 import { SchemaRegistry } from '../../src/schemas/registry.js';
 import { createAvroContainerWriter } from '../../src/writers/avro-container.js';
 import { cirrusRecord, seededRandom, WMF_FIXTURES } from '../schemas/realistic-records.js';

@@ -11,7 +11,7 @@ import type { PartitionAddJob } from '../../src/hive/queue.js';
 import { addPartitionStatement } from '../../src/hive/statement.js';
 import { addPartition, partitionJobChecker } from '../../src/hive/worker.js';
 import { parseHourKey } from '../../src/hours/hour.js';
-import { type LoadedJob, parseJobConfig } from '../../src/ingest/job-config.js';
+import { type LoadedJob, parseJobConfig } from '../../src/job/config.js';
 
 const silent = pino({ level: 'silent' });
 

@@ -15,7 +15,7 @@ import { openFileSystem } from '../../src/hdfs/open.js';
 import { hiveQueueName } from '../../src/hive/queue.js';
 import { HOUR_MS } from '../../src/hours/hour.js';
 import { FailPoints } from '../../src/ingest/failpoints.js';
-import type { LoadedJob } from '../../src/ingest/job-config.js';
+import type { LoadedJob } from '../../src/job/config.js';
 import type { KafkaSink } from '../../src/kafka/client.js';
 import { openKafkaSink } from '../../src/kafka/open.js';
 import { MessageCodec } from '../../src/schemas/codec.js';

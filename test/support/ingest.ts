@@ -14,7 +14,7 @@ import { pino } from 'pino';
 import { uncompressSync } from 'snappy';
 import type { PlannedMessage } from '../../src/demo/traffic.js';
 import type { FileSystem } from '../../src/hdfs/filesystem.js';
-import { type LoadedJob, loadJob } from '../../src/ingest/job-config.js';
+import { type LoadedJob, loadJob } from '../../src/job/config.js';
 import type { KafkaSink } from '../../src/kafka/client.js';
 import { avroTypeOf } from '../../src/schemas/avro-type.js';
 import type { SchemaRegistry } from '../../src/schemas/registry.js';

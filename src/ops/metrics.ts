@@ -1,0 +1,239 @@
+import { createServer, type Server } from 'node:http';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { describeError } from '../errors.js';
+import type { PartitionResult } from '../ingest/partition-task.js';
+import { listenOn } from '../listen.js';
+import type { JobStatus } from './status.js';
+
+/**
+ * Prometheus metrics of `mwingest worker`, for alerts an operator can act on.
+ *
+ * Counters count what this process did (sum them over instances); gauges describe the job as a
+ * whole and are refreshed from the shared state (state dir, Kafka, Redis) by every worker, so any
+ * one instance answers "how far behind is the job?" (take `max` over instances).
+ *
+ * | metric | labels | meaning |
+ * |---|---|---|
+ * | `mwingest_records_written_total` | job, topic | records written into hour files |
+ * | `mwingest_bytes_read_total` | job, topic | message bytes read from Kafka |
+ * | `mwingest_error_records_total` | job, topic | bad messages written to error files |
+ * | `mwingest_late_records_total` | job, topic | records written to hours already announced |
+ * | `mwingest_partition_tasks_total` | job, outcome | committed, up-to-date, retried, failed, requeued |
+ * | `mwingest_runs_total` | job, status | runs finished here: succeeded or failed |
+ * | `mwingest_run_ticks_skipped_total` | job | schedule ticks skipped because a run was in progress |
+ * | `mwingest_run_duration_seconds` | job | histogram of run durations (tick to report) |
+ * | `mwingest_consumer_lag_offsets` | job, topic, partition | high watermark − committed offset |
+ * | `mwingest_consumer_lag_seconds` | job, topic, partition | now − time of the newest record committed, 0 when caught up |
+ * | `mwingest_last_successful_run_timestamp_seconds` | job | when the last successful run finished |
+ * | `mwingest_last_run_succeeded` | job | 1 when the last finished run succeeded, else 0 |
+ * | `mwingest_run_in_progress` | job | 1 while a run is going |
+ * | `mwingest_hours_pending_completeness` | job, topic | ended hours not yet announced complete |
+ * | `mwingest_last_complete_hour_timestamp_seconds` | job, topic | end of the newest hour announced complete |
+ * | `mwingest_hive_partition_jobs` | job, state | partition-add jobs waiting, active, delayed (retrying) or failed for good |
+ * | `mwingest_schedule_registered` | job | 1 when the job's schedule is registered in Redis |
+ * | `mwingest_status_refresh_failures_total` | job | the gauges above could not be refreshed |
+ *
+ * Failed Hive partition-add attempts are counted by the executor (`mwingest hive worker`) as
+ * `mwingest_hive_partition_add_failures_total{job,table}` (src/partitions/hive-worker.ts).
+ */
+export interface IngestMetrics {
+  readonly registry: Registry;
+  /** Counts what a partition task did. */
+  partitionTask(job: string, result: PartitionResult): void;
+  taskOutcome(job: string, outcome: 'committed' | 'up-to-date' | 'retried' | 'failed' | 'requeued'): void;
+  runFinished(job: string, status: string, durationMs: number): void;
+  tickSkipped(job: string): void;
+  statusRefreshFailed(job: string): void;
+  /** Sets the gauges from the job's shared state. */
+  applyStatus(status: JobStatus): void;
+}
+
+export function createIngestMetrics(
+  registry = new Registry(),
+  options: { processMetrics?: boolean } = {},
+): IngestMetrics {
+  if (options.processMetrics !== false)
+    collectDefaultMetrics({ register: registry, prefix: 'mwingest_process_' });
+  const registers = [registry];
+  const perTopic = ['job', 'topic'] as const;
+  const perPartition = ['job', 'topic', 'partition'] as const;
+  const records = new Counter({
+    name: 'mwingest_records_written_total',
+    help: 'Records written into hour files',
+    labelNames: perTopic,
+    registers,
+  });
+  const bytes = new Counter({
+    name: 'mwingest_bytes_read_total',
+    help: 'Message bytes read from Kafka',
+    labelNames: perTopic,
+    registers,
+  });
+  const errors = new Counter({
+    name: 'mwingest_error_records_total',
+    help: 'Bad messages written to error files with their reason',
+    labelNames: perTopic,
+    registers,
+  });
+  const late = new Counter({
+    name: 'mwingest_late_records_total',
+    help: 'Records written to hours that were already announced complete',
+    labelNames: perTopic,
+    registers,
+  });
+  const tasks = new Counter({
+    name: 'mwingest_partition_tasks_total',
+    help: 'Partition tasks by outcome',
+    labelNames: ['job', 'outcome'],
+    registers,
+  });
+  const runs = new Counter({
+    name: 'mwingest_runs_total',
+    help: 'Runs finished by this process, by status',
+    labelNames: ['job', 'status'],
+    registers,
+  });
+  const skipped = new Counter({
+    name: 'mwingest_run_ticks_skipped_total',
+    help: 'Schedule ticks skipped because a run of the job was in progress',
+    labelNames: ['job'],
+    registers,
+  });
+  const duration = new Histogram({
+    name: 'mwingest_run_duration_seconds',
+    help: 'Duration of runs, from the tick to the saved report',
+    labelNames: ['job'],
+    buckets: [5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200],
+    registers,
+  });
+  const refreshFailures = new Counter({
+    name: 'mwingest_status_refresh_failures_total',
+    help: 'Times the job gauges could not be refreshed from the shared state',
+    labelNames: ['job'],
+    registers,
+  });
+  const lagOffsets = new Gauge({
+    name: 'mwingest_consumer_lag_offsets',
+    help: 'High watermark minus committed offset',
+    labelNames: perPartition,
+    registers,
+  });
+  const lagSeconds = new Gauge({
+    name: 'mwingest_consumer_lag_seconds',
+    help: 'Now minus the time of the newest record committed; 0 when caught up',
+    labelNames: perPartition,
+    registers,
+  });
+  const lastSuccess = new Gauge({
+    name: 'mwingest_last_successful_run_timestamp_seconds',
+    help: 'Unix time the last successful run finished',
+    labelNames: ['job'],
+    registers,
+  });
+  const lastSucceeded = new Gauge({
+    name: 'mwingest_last_run_succeeded',
+    help: '1 when the last finished run succeeded, else 0',
+    labelNames: ['job'],
+    registers,
+  });
+  const inProgress = new Gauge({
+    name: 'mwingest_run_in_progress',
+    help: '1 while a run of the job is going',
+    labelNames: ['job'],
+    registers,
+  });
+  const pendingHours = new Gauge({
+    name: 'mwingest_hours_pending_completeness',
+    help: 'Hours that have ended but are not announced complete yet',
+    labelNames: perTopic,
+    registers,
+  });
+  const completeHour = new Gauge({
+    name: 'mwingest_last_complete_hour_timestamp_seconds',
+    help: 'Unix time at the end of the newest hour announced complete',
+    labelNames: perTopic,
+    registers,
+  });
+  const hiveJobs = new Gauge({
+    name: 'mwingest_hive_partition_jobs',
+    help: 'Hive partition-add jobs not done yet, by state',
+    labelNames: ['job', 'state'],
+    registers,
+  });
+  const scheduled = new Gauge({
+    name: 'mwingest_schedule_registered',
+    help: '1 when the job schedule is registered in Redis',
+    labelNames: ['job'],
+    registers,
+  });
+
+  return {
+    registry,
+    partitionTask(job, result) {
+      const labels = { job, topic: result.topic };
+      records.inc(labels, result.counts.written);
+      bytes.inc(labels, result.bytesRead);
+      errors.inc(labels, result.counts.errors);
+      late.inc(labels, result.counts.late);
+    },
+    taskOutcome(job, outcome) {
+      tasks.inc({ job, outcome });
+    },
+    runFinished(job, status, durationMs) {
+      runs.inc({ job, status });
+      duration.observe({ job }, durationMs / 1000);
+    },
+    tickSkipped(job) {
+      skipped.inc({ job });
+    },
+    statusRefreshFailed(job) {
+      refreshFailures.inc({ job });
+    },
+    applyStatus(status) {
+      const job = status.job;
+      // Label sets of topics or partitions that went away must not linger.
+      for (const gauge of [lagOffsets, lagSeconds, pendingHours, completeHour]) gauge.reset();
+      for (const topic of status.topics) {
+        for (const p of topic.partitions) {
+          const labels = { job, topic: topic.topic, partition: String(p.partition) };
+          lagOffsets.set(labels, Number(p.lag));
+          if (p.lagSeconds !== null) lagSeconds.set(labels, p.lagSeconds);
+        }
+        pendingHours.set({ job, topic: topic.topic }, topic.hoursPendingCompleteness);
+        if (topic.lastCompleteHourEndMs !== null)
+          completeHour.set({ job, topic: topic.topic }, topic.lastCompleteHourEndMs / 1000);
+      }
+      const last = status.lastRuns;
+      if (last.lastSuccessAt !== undefined) lastSuccess.set({ job }, Date.parse(last.lastSuccessAt) / 1000);
+      if (last.lastStatus !== undefined) lastSucceeded.set({ job }, last.lastStatus === 'succeeded' ? 1 : 0);
+      inProgress.set({ job }, status.currentRun === null ? 0 : 1);
+      scheduled.set({ job }, status.schedule === null ? 0 : 1);
+      if (status.partitionJobs !== null) {
+        const counts = status.partitionJobs.counts;
+        for (const state of ['waiting', 'active', 'delayed', 'failed'] as const)
+          hiveJobs.set({ job, state }, counts[state]);
+      }
+    },
+  };
+}
+
+/** Serves `GET /metrics` (and `GET /healthz`) on `host:port`; port 0 picks a free one. */
+export async function serveMetrics(registry: Registry, port: number, host = '127.0.0.1'): Promise<Server> {
+  const server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (path === '/healthz') {
+      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    if (path !== '/metrics') {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('metrics are at /metrics\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (error: unknown) =>
+        response.writeHead(500, { 'content-type': 'text/plain' }).end(`${describeError(error)}\n`),
+    );
+  });
+  return listenOn(server, host, port, 'metrics', '--metrics-port');
+}

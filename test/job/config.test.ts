@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { isMwiError } from '../../src/errors.js';
+import {
+  effectiveDataset,
+  loadJob,
+  parseJobConfig,
+  resolveJobPath,
+  secretFromEnv,
+  topicMatcher,
+} from '../../src/job/config.js';
+
+const minimal = {
+  name: 'demo',
+  kafka: { brokers: ['127.0.0.1:9092'] },
+  fileSystem: { type: 'local', root: 'out' },
+};
+
+function problemsOf(value: unknown): string {
+  try {
+    parseJobConfig(value, 'jobs/test.json');
+  } catch (error) {
+    assert.ok(isMwiError(error, 'MWI_CONFIG_INVALID'));
+    return error.message;
+  }
+  assert.fail('expected the job to be rejected');
+}
+
+describe('job definitions', () => {
+  test('a minimal job gets the documented Camus-compatible defaults', () => {
+    const job = parseJobConfig(minimal, 'jobs/test.json');
+    assert.equal(job.topics.include, '^mediawiki_.+');
+    assert.equal(job.output.pathTemplate, '<root>/<topic>/hourly/{yyyy}/{MM}/{dd}/{HH}');
+    assert.equal(job.output.codec, 'snappy');
+    assert.deepEqual(job.timestamp, { field: 'ts', format: 'unix_seconds' });
+    assert.equal(job.expiredOffsets, 'fail');
+    assert.equal(job.schedule.cron, '15 * * * *');
+    assert.equal(job.hive.database, 'wmf_raw');
+  });
+
+  test('each bad key is named with its value and what is expected', () => {
+    const message = problemsOf({
+      ...minimal,
+      kafka: { brokers: ['kafka1001'], brokerz: 1 },
+      topics: { include: '(unclosed' },
+      output: { codec: 'lzo' },
+      datasets: { CirrusSearchRequestSet: { readerRevision: 'latest' } },
+    });
+    assert.match(message, /^jobs\/test\.json is not a valid job definition/);
+    assert.match(message, /kafka\.brokers\[0\]: expected "host:port".*got "kafka1001"/);
+    assert.match(message, /kafka\.brokerz: unknown key/);
+    assert.match(message, /topics\.include: not a valid regular expression/);
+    assert.match(message, /output\.codec: .*got "lzo"/);
+    assert.match(message, /datasets\.CirrusSearchRequestSet\.readerRevision: expected a schema revision id/);
+  });
+
+  test('a missing required key is reported as missing', () => {
+    assert.match(
+      problemsOf({ name: 'demo', fileSystem: { type: 'local', root: 'x' } }),
+      /kafka: .*\(missing\)/,
+    );
+    assert.match(problemsOf({ ...minimal, fileSystem: { type: 'gcs' } }), /fileSystem\.type/);
+  });
+
+  test('hive names that could inject HQL are refused at load', () => {
+    const message = problemsOf({
+      ...minimal,
+      datasets: { ApiAction: { hive: { table: 'x; DROP TABLE y' } } },
+    });
+    assert.match(message, /datasets\.ApiAction\.hive\.table: expected a Hive identifier/);
+  });
+
+  test('dataset settings override the job defaults, field by field', () => {
+    const job = parseJobConfig(
+      {
+        ...minimal,
+        timestamp: { format: 'unix_milliseconds' },
+        datasets: {
+          ApiAction: {
+            readerRevision: 101453221640,
+            timestamp: { field: 'meta.dt' },
+            hive: { table: 'api' },
+          },
+        },
+      },
+      'jobs/test.json',
+    );
+    const api = effectiveDataset(job, 'ApiAction');
+    assert.equal(api.readerRevision, 101453221640n);
+    assert.deepEqual(api.timestamp, { field: 'meta.dt', format: 'unix_milliseconds' });
+    assert.deepEqual(api.hive, { database: 'wmf_raw', table: 'api' });
+    const other = effectiveDataset(job, 'CirrusSearchRequestSet');
+    assert.equal(other.readerRevision, undefined);
+    assert.deepEqual(other.hive, { database: 'wmf_raw', table: 'cirrussearchrequestset' });
+  });
+
+  test('topic include and exclude both apply', () => {
+    const job = parseJobConfig({ ...minimal, topics: { exclude: 'Test$' } }, 'jobs/test.json');
+    const matches = topicMatcher(job);
+    assert.equal(matches('mediawiki_ApiAction'), true);
+    assert.equal(matches('mediawiki_ApiTest'), false);
+    assert.equal(matches('eventlogging_Foo'), false);
+  });
+
+  test('loadJob resolves relative paths against the job file and reports bad JSON with the path', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mwingest-job-'));
+    await writeFile(join(dir, 'ok.json'), JSON.stringify(minimal));
+    const loaded = await loadJob(join(dir, 'ok.json'));
+    assert.equal(resolveJobPath(loaded, 'out'), join(dir, 'out'));
+    await writeFile(join(dir, 'bad.json'), '{ "name": ');
+    await assert.rejects(loadJob(join(dir, 'bad.json')), /bad\.json is not valid JSON/);
+    await assert.rejects(loadJob(join(dir, 'missing.json')), /cannot read job file .*missing\.json/);
+  });
+
+  test('secrets come from the environment and the error never shows a value', () => {
+    assert.equal(secretFromEnv('kafka.sasl.passwordEnv', 'PW', { PW: 's3cret' }), 's3cret');
+    assert.throws(
+      () => secretFromEnv('kafka.sasl.passwordEnv', 'PW', {}),
+      /kafka\.sasl\.passwordEnv names the environment variable PW, which is not set/,
+    );
+  });
+});
+
+describe('job definitions: path template and timestamp format', () => {
+  test('a path template without the dataset is refused at load, naming the key', () => {
+    assert.throws(
+      () =>
+        parseJobConfig(
+          { ...minimal, output: { pathTemplate: '<root>/{yyyy}/{MM}/{dd}/{HH}' } },
+          'jobs/test.json',
+        ),
+      (error) =>
+        isMwiError(error, 'MWI_CONFIG_INVALID') &&
+        /output\.pathTemplate: .*<topic> or <name>/.test(error.message),
+    );
+  });
+
+  test('a SimpleDateFormat letter without an equivalent is refused at load, naming the key', () => {
+    assert.throws(
+      () =>
+        parseJobConfig(
+          { ...minimal, datasets: { ApiAction: { timestamp: { format: 'yyyy-ww' } } } },
+          'jobs/test.json',
+        ),
+      (error) =>
+        isMwiError(error, 'MWI_CONFIG_INVALID') &&
+        /datasets\.ApiAction\.timestamp\.format: .*"w"/.test(error.message),
+    );
+  });
+
+  test('the older Camus layout and a Java pattern are accepted', () => {
+    const job = parseJobConfig(
+      {
+        ...minimal,
+        output: { pathTemplate: '<root>/<name>/{yyyy}/{MM}/{dd}/{HH}' },
+        timestamp: { field: 'dt', format: "yyyy-MM-dd'T'HH:mm:ssXXX" },
+      },
+      'jobs/test.json',
+    );
+    assert.equal(job.output.pathTemplate, '<root>/<name>/{yyyy}/{MM}/{dd}/{HH}');
+  });
+});
+
+describe('job definitions: Hive connection', () => {
+  test('hive.server, hive.user and hive.passwordEnv are read; a bad address names the key', () => {
+    const job = parseJobConfig(
+      {
+        ...minimal,
+        hive: { server: 'an-coord1001.eqiad.wmnet:10000', user: 'analytics', passwordEnv: 'HIVE_PASSWORD' },
+      },
+      'jobs/test.json',
+    );
+    assert.equal(job.hive.server, 'an-coord1001.eqiad.wmnet:10000');
+    assert.equal(job.hive.database, 'wmf_raw');
+    assert.throws(
+      () => parseJobConfig({ ...minimal, hive: { server: 'an-coord1001' } }, 'jobs/test.json'),
+      (error) =>
+        isMwiError(error, 'MWI_CONFIG_INVALID') && /hive\.server: expected "host:port"/.test(error.message),
+    );
+  });
+});
