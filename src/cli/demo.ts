@@ -1,11 +1,10 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { Redis } from 'ioredis';
 import { describeHourTree, listPartitionJobs, runDemo } from '../demo/demo.js';
-import { openFileSystem } from '../hdfs/open.js';
 import { formatRunReport } from '../ingest/run-report.js';
-import { loadJob, resolveJobPath } from '../job/config.js';
+import { loadJob } from '../job/config.js';
+import { openJobFileSystem, REDIS_URL_DEFAULT_HELP, redisClient } from '../job/context.js';
 import { createLogger } from '../log.js';
 import { positiveInt } from './arguments.js';
 import { ingestProgress } from './progress.js';
@@ -26,7 +25,7 @@ export function demoCommand(): Command {
     .option('--messages <n>', 'messages per topic', positiveInt, 3000)
     .option('--hours <n>', 'hours of traffic, ending now', positiveInt, 6)
     .option('--keep', 'keep the earlier demo data and offsets: produce more and ingest only the new messages')
-    .option('--redis <url>', 'Redis (default $MWINGEST_REDIS_URL or redis://127.0.0.1:6379)')
+    .option('--redis <url>', `Redis (${REDIS_URL_DEFAULT_HELP})`)
     .addHelpText(
       'after',
       `
@@ -57,11 +56,7 @@ Afterwards, look at what it wrote:
         progress.stop();
 
         const { config } = loaded;
-        const fs = await openFileSystem(
-          config.fileSystem.type === 'local'
-            ? { ...config.fileSystem, root: resolveJobPath(loaded, config.fileSystem.root) }
-            : config.fileSystem,
-        );
+        const fs = await openJobFileSystem(loaded);
         const topics = result.report.topics.map((t) => t.topic);
         out('');
         out(`== hour directories (${fs.description})`);
@@ -70,9 +65,7 @@ Afterwards, look at what it wrote:
         out('');
         out('== run report');
         out(formatRunReport(result.report));
-        const redis = new Redis(options.redis ?? process.env.MWINGEST_REDIS_URL ?? 'redis://127.0.0.1:6379', {
-          maxRetriesPerRequest: null,
-        });
+        const redis = redisClient(options.redis);
         try {
           const jobs = await listPartitionJobs(redis, config.name);
           out('');

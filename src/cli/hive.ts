@@ -3,18 +3,17 @@ import { createServer, type Server } from 'node:http';
 import { userInfo } from 'node:os';
 import { Queue } from 'bullmq';
 import { Command } from 'commander';
-import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { describeError, MwiError } from '../errors.js';
-import { openFileSystem } from '../hdfs/open.js';
 import { createHiveClient, type HiveClient, parseHiveAddress } from '../hive/client.js';
 import { datasetTables } from '../hive/ddl.js';
 import { hiveQueueName, type PartitionAddJob } from '../hive/queue.js';
 import { hiveIdentifier } from '../hive/statement.js';
 import { partitionQueueStatus, startPartitionWorker } from '../hive/worker.js';
-import { type JobConfig, type LoadedJob, loadJob, resolveJobPath, secretFromEnv } from '../job/config.js';
+import { type JobConfig, type LoadedJob, loadJob, registryRootOf, secretFromEnv } from '../job/config.js';
+import { openJobFileSystem, REDIS_URL_DEFAULT_HELP, redisClient } from '../job/context.js';
 import { createLogger } from '../log.js';
-import { defaultRegistryRoot, SchemaRegistry } from '../schemas/registry.js';
+import { SchemaRegistry } from '../schemas/registry.js';
 import { port, positiveInt } from './arguments.js';
 
 /**
@@ -74,18 +73,8 @@ function openHive(
   });
 }
 
-function redisOf(url: string | undefined): Redis {
-  // BullMQ needs maxRetriesPerRequest null: its blocking commands must wait, not fail.
-  return new Redis(url ?? process.env.MWINGEST_REDIS_URL ?? 'redis://127.0.0.1:6379', {
-    maxRetriesPerRequest: null,
-  });
-}
-
 async function registryOf(loaded: LoadedJob): Promise<SchemaRegistry> {
-  const { registry } = loaded.config;
-  return SchemaRegistry.load(
-    registry === undefined ? defaultRegistryRoot() : resolveJobPath(loaded, registry),
-  );
+  return SchemaRegistry.load(registryRootOf(loaded));
 }
 
 interface DdlCli extends HiveConnectionCli {
@@ -160,7 +149,7 @@ function workerCommand(): Command {
     new Command('worker')
       .summary("run the partition-add executor of a job's Hive queue until SIGTERM")
       .requiredOption('-j, --job <file>', 'job definition, e.g. jobs/demo.json')
-      .option('--redis <url>', 'Redis of the queue (default $MWINGEST_REDIS_URL or redis://127.0.0.1:6379)')
+      .option('--redis <url>', `Redis of the queue (${REDIS_URL_DEFAULT_HELP})`)
       .option('--concurrency <n>', 'partition adds at the same time', positiveInt, 1)
       .option('--metrics-port <port>', 'serve Prometheus metrics on http://127.0.0.1:<port>/metrics', port),
   )
@@ -176,13 +165,8 @@ adds, then exit 0.`,
     .action(async (options: WorkerCli) => {
       const loaded = await loadJob(options.job);
       const log = createLogger('mwingest-hive-worker');
-      const { fileSystem } = loaded.config;
-      const fs = await openFileSystem(
-        fileSystem.type === 'local'
-          ? { ...fileSystem, root: resolveJobPath(loaded, fileSystem.root) }
-          : fileSystem,
-      );
-      const connection = redisOf(options.redis);
+      const fs = await openJobFileSystem(loaded);
+      const connection = redisClient(options.redis);
       const hive = openHive(options, log, loaded.config);
       const registry = new Registry();
       const worker = startPartitionWorker({
@@ -242,7 +226,7 @@ function statusCommand(): Command {
   return new Command('status')
     .summary("what a job's partition-add queue holds: hours not added yet and why")
     .requiredOption('-j, --job <file>', 'job definition, e.g. jobs/demo.json')
-    .option('--redis <url>', 'Redis of the queue (default $MWINGEST_REDIS_URL or redis://127.0.0.1:6379)')
+    .option('--redis <url>', `Redis of the queue (${REDIS_URL_DEFAULT_HELP})`)
     .option('--json', 'print the status as JSON')
     .addHelpText(
       'after',
@@ -250,7 +234,7 @@ function statusCommand(): Command {
     )
     .action(async (options: StatusCli) => {
       const loaded = await loadJob(options.job);
-      const connection = redisOf(options.redis);
+      const connection = redisClient(options.redis);
       const queue = new Queue<PartitionAddJob>(hiveQueueName(loaded.config.name), { connection });
       try {
         const status = await partitionQueueStatus(queue);
@@ -281,10 +265,10 @@ function retryCommand(): Command {
   return new Command('retry')
     .summary('move the failed partition adds of a job back into its queue (a running worker picks them up)')
     .requiredOption('-j, --job <file>', 'job definition, e.g. jobs/demo.json')
-    .option('--redis <url>', 'Redis of the queue (default $MWINGEST_REDIS_URL or redis://127.0.0.1:6379)')
+    .option('--redis <url>', `Redis of the queue (${REDIS_URL_DEFAULT_HELP})`)
     .action(async (options: { job: string; redis?: string }) => {
       const loaded = await loadJob(options.job);
-      const connection = redisOf(options.redis);
+      const connection = redisClient(options.redis);
       const queue = new Queue<PartitionAddJob>(hiveQueueName(loaded.config.name), { connection });
       try {
         const failed = await queue.getFailed();

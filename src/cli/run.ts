@@ -1,9 +1,11 @@
 import { Command, Option } from 'commander';
 import { isMwiError } from '../errors.js';
-import { type RunPlan, runJob } from '../ingest/run.js';
+import type { RunPlan } from '../ingest/run.js';
 import { formatRunReport } from '../ingest/run-report.js';
 import { loadJob } from '../job/config.js';
+import { REDIS_URL_DEFAULT_HELP } from '../job/context.js';
 import { createLogger } from '../log.js';
+import { runJob } from '../scheduler/local-run.js';
 import { positiveInt } from './arguments.js';
 import { ingestProgress } from './progress.js';
 
@@ -28,10 +30,7 @@ export function runCommand(): Command {
         .default('4')
         .argParser(positiveInt),
     )
-    .option(
-      '--redis <url>',
-      'Redis for leases and the Hive job queue (default $MWINGEST_REDIS_URL or redis://127.0.0.1:6379)',
-    )
+    .option('--redis <url>', `Redis for leases and the Hive job queue (${REDIS_URL_DEFAULT_HELP})`)
     .option('--no-progress', 'no progress bar, even on a terminal')
     .addHelpText(
       'after',

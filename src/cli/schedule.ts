@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import { Redis } from 'ioredis';
 import { MwiError } from '../errors.js';
 import { loadJob } from '../job/config.js';
+import { REDIS_URL_DEFAULT_HELP, redisClient } from '../job/context.js';
 import {
   getSchedule,
   listSchedules,
@@ -27,7 +27,7 @@ export function scheduleCommand(): Command {
     .option('--list', 'show the registered schedules (of --job, or of every job in this Redis)')
     .option('--remove', "remove the job's schedule (a run in progress goes on)")
     .option('--trigger', 'fire one tick now: the workers start a run unless one is in progress')
-    .option('--redis <url>', 'Redis of the queues (default $MWINGEST_REDIS_URL or redis://127.0.0.1:6379)')
+    .option('--redis <url>', `Redis of the queues (${REDIS_URL_DEFAULT_HELP})`)
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -61,9 +61,7 @@ async function scheduleAction(options: ScheduleCli): Promise<number> {
     throw new MwiError('MWI_USAGE', '--job <file> is required (except with --list)');
   if (options.cron !== undefined && actions > 0)
     throw new MwiError('MWI_USAGE', '--cron goes with registering only, not with --list/--remove/--trigger');
-  const connection = new Redis(options.redis ?? process.env.MWINGEST_REDIS_URL ?? 'redis://127.0.0.1:6379', {
-    maxRetriesPerRequest: 3,
-  });
+  const connection = redisClient(options.redis, { maxRetriesPerRequest: 3 });
   const print = (value: unknown, text: string) =>
     process.stdout.write(`${options.json ? JSON.stringify(value, null, 2) : text}\n`);
   try {

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { hiveQueueName, type PartitionAddJob } from '../hive/queue.js';
 import { openRunResources } from '../ingest/run.js';
 import { loadJob } from '../job/config.js';
+import { REDIS_URL_DEFAULT_HELP } from '../job/context.js';
 import { createLogger } from '../log.js';
 import { collectJobStatus, formatJobStatus } from '../ops/status.js';
 import { runsQueueName } from '../scheduler/run-flow-state.js';
@@ -15,7 +16,7 @@ export function statusCommand(): Command {
     )
     .requiredOption('-j, --job <file>', 'job definition, e.g. jobs/demo.json')
     .option('--json', 'print the status as JSON')
-    .option('--redis <url>', 'Redis of the queues (default $MWINGEST_REDIS_URL or redis://127.0.0.1:6379)')
+    .option('--redis <url>', `Redis of the queues (${REDIS_URL_DEFAULT_HELP})`)
     .addHelpText(
       'after',
       `

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { Command } from 'commander';
 import { loadJob } from '../job/config.js';
+import { REDIS_URL_DEFAULT_HELP } from '../job/context.js';
 import { createLogger } from '../log.js';
 import { startWebServer } from '../ops/web/server.js';
 import { port, positiveInt } from './arguments.js';
@@ -17,7 +18,7 @@ export function webCommand(): Command {
       '127.0.0.1',
     )
     .option('--hours <n>', 'hours shown on a job page', positiveInt, 48)
-    .option('--redis <url>', 'Redis of the queues (default $MWINGEST_REDIS_URL or redis://127.0.0.1:6379)')
+    .option('--redis <url>', `Redis of the queues (${REDIS_URL_DEFAULT_HELP})`)
     .addHelpText(
       'after',
       `

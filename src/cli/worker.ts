@@ -2,7 +2,9 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { Command } from 'commander';
 import { loadJob } from '../job/config.js';
+import { REDIS_URL_DEFAULT_HELP } from '../job/context.js';
 import { createLogger } from '../log.js';
+import { startJobGauges } from '../ops/gauges.js';
 import { createIngestMetrics, serveMetrics } from '../ops/metrics.js';
 import { startIngestWorker } from '../scheduler/worker.js';
 import { nonNegativeNumber, port, positiveInt, positiveNumber } from './arguments.js';
@@ -33,10 +35,7 @@ export function workerCommand(): Command {
       nonNegativeNumber,
       10,
     )
-    .option(
-      '--redis <url>',
-      'Redis of the queues and leases (default $MWINGEST_REDIS_URL or redis://127.0.0.1:6379)',
-    )
+    .option('--redis <url>', `Redis of the queues and leases (${REDIS_URL_DEFAULT_HELP})`)
     .addHelpText(
       'after',
       `
@@ -60,9 +59,14 @@ Examples:
         log,
         metrics,
         concurrency: options.concurrency,
-        statusIntervalMs: options.statusInterval * 1000,
         shutdownGraceMs: options.shutdownGrace * 1000,
         ...(options.redis === undefined ? {} : { redisUrl: options.redis }),
+      });
+      const gauges = startJobGauges({
+        resources: worker.resources,
+        metrics,
+        log: log.child({ job: loaded.config.name }),
+        intervalMs: options.statusInterval * 1000,
       });
       if (server !== undefined) {
         const address = server.address();
@@ -84,6 +88,7 @@ Examples:
       };
       process.once('SIGTERM', forced);
       process.once('SIGINT', forced);
+      await gauges.stop();
       await worker.close();
       server?.close();
     });

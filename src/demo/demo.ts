@@ -1,19 +1,19 @@
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { describeError, MwiError } from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
-import { openFileSystem } from '../hdfs/open.js';
 import { hiveQueueName, type PartitionAddJob } from '../hive/queue.js';
 import { HOUR_MS } from '../hours/hour.js';
 import { compilePathTemplate } from '../hours/path-template.js';
-import { type RunOptions, runJob } from '../ingest/run.js';
 import type { RunReport } from '../ingest/run-report.js';
-import { type LoadedJob, resolveJobPath } from '../job/config.js';
+import { type LoadedJob, registryRootOf } from '../job/config.js';
+import { openJobFileSystem, redisClient, redisPrefixOf } from '../job/context.js';
 import { kafkaConnectionOf } from '../job/kafka-connection.js';
 import { openKafkaSink } from '../kafka/open.js';
+import { type RunOptions, runJob } from '../scheduler/local-run.js';
 import { MessageCodec } from '../schemas/codec.js';
-import { defaultRegistryRoot, SchemaRegistry, schemaNameOfTopic } from '../schemas/registry.js';
+import { SchemaRegistry, schemaNameOfTopic } from '../schemas/registry.js';
 import { type BadMessageKind, type PlannedMessage, planTraffic } from './traffic.js';
 
 /**
@@ -51,19 +51,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const { config } = loaded;
   const topics = ['mediawiki_EditAttempt', 'mediawiki_SearchSatisfaction'];
   const partitions = options.partitions ?? 3;
-  const registry = await SchemaRegistry.load(
-    config.registry === undefined ? defaultRegistryRoot() : resolveJobPath(loaded, config.registry),
-  );
+  const registry = await SchemaRegistry.load(registryRootOf(loaded));
   const codec = new MessageCodec(registry);
-  const fs = await openFileSystem(
-    config.fileSystem.type === 'local'
-      ? { ...config.fileSystem, root: resolveJobPath(loaded, config.fileSystem.root) }
-      : config.fileSystem,
-  );
-  const redis = new Redis(options.redisUrl ?? process.env.MWINGEST_REDIS_URL ?? 'redis://127.0.0.1:6379', {
-    maxRetriesPerRequest: null,
-    lazyConnect: true,
-  });
+  const fs = await openJobFileSystem(loaded);
+  const redis = redisClient(options.redisUrl, { lazyConnect: true });
   try {
     await redis.connect().catch((error: unknown) => {
       throw new MwiError(
@@ -85,7 +76,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         await fs.delete(config.output.root, { recursive: true });
         await fs.delete(`${config.output.stateDir}/${config.name}`, { recursive: true });
         await new Queue(hiveQueueName(config.name), { connection: redis }).obliterate({ force: true });
-        const keys = await redis.keys(`mwingest:${config.name}:*`);
+        const keys = await redis.keys(`${redisPrefixOf(config.name)}:*`);
         if (keys.length > 0) await redis.del(...keys);
       }
       for (const topic of topics) await sink.createTopic(topic, partitions).catch(() => undefined);

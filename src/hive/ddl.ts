@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import avro from 'avsc';
 import { MwiError } from '../errors.js';
 import { compilePathTemplate } from '../hours/path-template.js';
-import { effectiveDataset, type LoadedJob, resolveJobPath, topicMatcher } from '../job/config.js';
+import { effectiveDataset, fileSystemConfigOf, type LoadedJob, topicMatcher } from '../job/config.js';
 import { avroTypeOf } from '../schemas/avro-type.js';
 import type { SchemaEntry, SchemaRegistry } from '../schemas/registry.js';
 import { hiveIdentifier, hiveString } from './statement.js';
@@ -210,9 +210,9 @@ export function compactJson(text: string): string {
  * `file://` URI of the directory that stands for `path` (Hive must run on the same machine).
  */
 export function hiveLocation(loaded: LoadedJob, path: string): string {
-  const fileSystem = loaded.config.fileSystem;
+  const fileSystem = fileSystemConfigOf(loaded);
   if (fileSystem.type === 'hdfs') return path;
-  const root = resolveJobPath(loaded, fileSystem.root);
+  const { root } = fileSystem;
   const local = resolve(root, `.${path.startsWith('/') ? path : `/${path}`}`);
   return `file://${local.split('/').map(encodeURIComponent).join('/')}`;
 }

@@ -4,16 +4,12 @@ import { isMwiError } from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
 import { type HiveJobQueue, openHiveJobQueue } from '../hive/queue.js';
 import { addPartitionStatement, hivePartitionValues } from '../hive/statement.js';
-import {
-  type CompletenessState,
-  initialCompletenessState,
-  nextAnnouncements,
-  type PartitionProgress,
-} from '../hours/completeness.js';
+import { nextAnnouncements, type PartitionProgress } from '../hours/completeness.js';
 import { HOUR_MS, hourKey, hourStartMs, parseHourKey } from '../hours/hour.js';
 import { effectiveDataset, type JobConfig } from '../job/config.js';
 import type { PartitionOffsets } from '../kafka/client.js';
 import type { CommittedOffsets } from './commit.js';
+import { loadCompletenessState, type TopicCompleteness } from './completeness-state.js';
 import { failPoint } from './failpoints.js';
 import type { PartitionResult } from './partition-task.js';
 import {
@@ -32,24 +28,6 @@ import type { TopicPlan } from './topic-plan.js';
  * state. Each step is idempotent (`_IMPORTED` is never overwritten, job ids are deterministic), so
  * a crash between them followed by a rerun announces every hour exactly once.
  */
-export interface TopicCompleteness {
-  topic: string;
-  /** Bumped on every save; names the state document. */
-  sequence: number;
-  /** The pure completeness state (announced-through, first hour). */
-  engine: CompletenessState;
-  announcedThrough: string | null;
-  /** Per partition, the end offset of the last commit whose counts are included below. */
-  countedThrough: Record<string, string>;
-  /** Records per hour not yet announced. */
-  pendingCounts: Record<string, number>;
-  /** Late records per announced hour. */
-  late: Record<string, number>;
-  /** The most recent announcements, newest last. */
-  announced: { hour: string; records: number; at: string }[];
-  updatedAt: string;
-}
-
 export interface Announcer {
   afterCommits(
     plan: TopicPlan,
@@ -71,28 +49,6 @@ export interface AnnouncerOptions {
    * hive-ddl.ts: the path for HDFS, a file:// URI for a local directory). @defaultValue the path
    */
   hiveLocationOf?: (path: string) => string;
-}
-
-export async function loadCompletenessState(
-  fs: FileSystem,
-  paths: StatePaths,
-  topic: string,
-): Promise<TopicCompleteness> {
-  const dir = paths.completeness(topic);
-  const newest = (await listNumbered(fs, dir)).at(-1);
-  if (newest !== undefined) return readJson<TopicCompleteness>(fs, `${dir}/${newest}`);
-  const engine = initialCompletenessState();
-  return {
-    topic,
-    sequence: 0,
-    engine,
-    announcedThrough: null,
-    countedThrough: {},
-    pendingCounts: {},
-    late: {},
-    announced: [],
-    updatedAt: new Date(0).toISOString(),
-  };
 }
 
 export function createAnnouncer(options: AnnouncerOptions): Announcer {

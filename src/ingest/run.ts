@@ -1,52 +1,27 @@
 import { randomBytes } from 'node:crypto';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { describeError, isMwiError, MwiError } from '../errors.js';
-import type { FileSystem } from '../hdfs/filesystem.js';
-import { openFileSystem } from '../hdfs/open.js';
 import { hiveLocation } from '../hive/ddl.js';
-import { consumerGroupOf, type LoadedJob, resolveJobPath, topicMatcher } from '../job/config.js';
-import { kafkaConnectionOf } from '../job/kafka-connection.js';
-import { keepAlive, type Lease, LeaseManager } from '../job/lease.js';
+import { consumerGroupOf, type LoadedJob, topicMatcher } from '../job/config.js';
+import { type JobContext, leaseNames, openJobContext } from '../job/context.js';
+import { keepAlive, type Lease } from '../job/lease.js';
 import type { KafkaSource, PartitionOffsets } from '../kafka/client.js';
-import { openKafkaSource } from '../kafka/open.js';
-import { runInProgress, runsQueueName } from '../scheduler/run-flow-state.js';
 import { MessageCodec } from '../schemas/codec.js';
-import { defaultRegistryRoot, SchemaRegistry, schemaNameOfTopic } from '../schemas/registry.js';
+import { schemaNameOfTopic } from '../schemas/registry.js';
 import { type Announcer, createAnnouncer } from './announcer.js';
 import type { CommitManifest } from './commit.js';
-import {
-  failedBeforeStart,
-  ingestPartition,
-  type PartitionResult,
-  type PartitionTask,
-} from './partition-task.js';
+import { ingestPartition, type PartitionResult, type PartitionTask } from './partition-task.js';
 import { type RunReport, type TopicReport, totalsOf } from './run-report.js';
 import { jsonReplacer, listNumbered, readJson, StatePaths, writeJsonAtomically } from './state-store.js';
 import { buildTopicPlan, type TopicPlan } from './topic-plan.js';
 
 /**
- * One ingest run of a job, in-process: every matching topic-partition from its committed offset to
- * the high watermark snapshotted at the start, then completeness and Hive partition jobs.
- * The scheduled, distributed form (`mwingest worker`) runs the same pieces as BullMQ jobs.
+ * The pieces of one ingest run of a job: plan it (every matching topic-partition from its committed
+ * offset to the high watermark snapshotted at the start), run each partition under its lease, then
+ * finish it (completeness, Hive partition jobs, the report). A whole run in one process
+ * (`mwingest run`, src/scheduler/local-run.ts) and the scheduled, distributed form (`mwingest worker`,
+ * src/scheduler/run-flow.ts) put the same pieces together.
  */
-
-export interface RunOptions {
-  /** Only topics matching this regex (on top of the job's include/exclude). */
-  topics?: string;
-  /** Plan and report what would be read; write nothing. */
-  dryRun?: boolean;
-  /** Partitions processed at the same time. @defaultValue 4 */
-  concurrency?: number;
-  /** Redis for leases and the partition-add queue. @defaultValue "redis://127.0.0.1:6379" */
-  redisUrl?: string;
-  log: Logger;
-  /** Progress callback: records and bytes read since the last call, and the total to read. */
-  onProgress?: (records: number, bytes: number) => void;
-  onPlanned?: (plan: RunPlan) => void;
-  signal?: AbortSignal;
-}
 
 export interface RunPlan {
   runId: string;
@@ -55,19 +30,11 @@ export interface RunPlan {
   backlog: bigint;
 }
 
-/** Everything a run needs, opened once. */
-export interface RunResources {
-  loaded: LoadedJob;
-  registry: SchemaRegistry;
+/** Everything a run needs, opened once: the job's context, plus the codec, the state paths and the announcer. */
+export interface RunResources extends JobContext {
   codec: MessageCodec;
-  fs: FileSystem;
-  source: KafkaSource;
-  redis: Redis;
-  leases: LeaseManager;
   paths: StatePaths;
   announcer: Announcer;
-  log: Logger;
-  close(): Promise<void>;
 }
 
 export async function openRunResources(
@@ -76,57 +43,24 @@ export async function openRunResources(
   redisUrl?: string,
 ): Promise<RunResources> {
   const { config } = loaded;
-  const registryRoot =
-    config.registry === undefined ? defaultRegistryRoot() : resolveJobPath(loaded, config.registry);
-  const registry = await SchemaRegistry.load(registryRoot);
-  for (const problem of registry.problems)
-    log.warn({ path: problem.path }, `schema registry: ${problem.reason}`);
-  const fsConfig =
-    config.fileSystem.type === 'local'
-      ? { ...config.fileSystem, root: resolveJobPath(loaded, config.fileSystem.root) }
-      : config.fileSystem;
-  const fs = await openFileSystem(fsConfig);
-  const source = await openKafkaSource(kafkaConnectionOf(loaded));
-  const redis = new Redis(redisUrl ?? process.env.MWINGEST_REDIS_URL ?? 'redis://127.0.0.1:6379', {
-    maxRetriesPerRequest: null,
-    lazyConnect: true,
-  });
-  try {
-    await redis.connect();
-  } catch (error) {
-    await source.close();
-    await fs.close();
-    throw new MwiError(
-      'MWI_CONFIG_INVALID',
-      `cannot reach Redis at ${redis.options.host}:${redis.options.port}: ${describeError(error)}; start it or set MWINGEST_REDIS_URL`,
-      { cause: error, canRetry: true },
-    );
-  }
+  const context = await openJobContext(loaded, log, { redisUrl });
   const paths = new StatePaths(config.output.stateDir, config.name);
   const announcer = createAnnouncer({
     job: config,
-    fs,
+    fs: context.fs,
     paths,
-    redis,
+    redis: context.redis,
     log,
     hiveLocationOf: (path) => hiveLocation(loaded, path),
   });
   return {
-    loaded,
-    registry,
-    codec: new MessageCodec(registry),
-    fs,
-    source,
-    redis,
-    leases: new LeaseManager(redis, `mwingest:${config.name}`, { ttlMs: config.leases.ttlSeconds * 1000 }),
+    ...context,
+    codec: new MessageCodec(context.registry),
     paths,
     announcer,
-    log,
     async close() {
       await announcer.close();
-      await source.close();
-      await fs.close();
-      redis.disconnect();
+      await context.close();
     },
   };
 }
@@ -183,7 +117,7 @@ export async function runPartitionUnderLease(
     onLeased?: (lease: Lease) => void;
   },
 ): Promise<PartitionResult | undefined> {
-  const name = `partition:${task.topic}:${task.partition}`;
+  const name = leaseNames.partition(task.topic, task.partition);
   if (!(await resources.leases.hasFence(name))) {
     // Redis has no token counter for this partition: first run, or Redis lost its data. Continue after
     // the token of the newest manifest, so tokens keep growing along the partition's commits.
@@ -262,104 +196,6 @@ function failsWhenAborted(source: KafkaSource): KafkaSource {
     groupOffsets: (group, topic) => source.groupOffsets(group, topic),
     close: () => source.close(),
   };
-}
-
-/** `mwingest run`: the whole run in this process. */
-export async function runJob(loaded: LoadedJob, options: RunOptions): Promise<RunReport> {
-  const started = Date.now();
-  const runId = newRunId(new Date(started));
-  const log = options.log.child({ job: loaded.config.name, runId });
-  const resources = await openRunResources(loaded, log, options.redisUrl);
-  let runLease: Lease | undefined;
-  try {
-    runLease = await resources.leases.tryAcquire('run');
-    if (runLease === undefined) {
-      const holder = await resources.leases.holder('run');
-      throw new MwiError(
-        'MWI_RUN_IN_PROGRESS',
-        `another run of job ${loaded.config.name} is in progress (${holder?.owner ?? 'unknown owner'}); this one is skipped`,
-      );
-    }
-    const scheduled = await scheduledRunInProgress(resources);
-    if (scheduled !== undefined) {
-      throw new MwiError(
-        'MWI_RUN_IN_PROGRESS',
-        `a scheduled run of job ${loaded.config.name} is in progress on the workers (run ${scheduled}); this one is skipped`,
-      );
-    }
-    const runAlive = keepAlive(runLease, loaded.config.leases.ttlSeconds * 1000, (error) =>
-      log.error({ err: error }, 'run lease lost'),
-    );
-    try {
-      return await runLocked(resources, runId, started, options, log);
-    } finally {
-      runAlive.stop();
-    }
-  } finally {
-    await runLease?.release();
-    await resources.close();
-  }
-}
-
-/** The run id of the job's scheduled run (`mwingest worker`) in progress, if any. */
-async function scheduledRunInProgress(resources: RunResources): Promise<string | undefined> {
-  const runs = new Queue(runsQueueName(resources.loaded.config.name), { connection: resources.redis });
-  try {
-    return (await runInProgress(resources.redis, runs, resources.loaded.config.name))?.runId;
-  } finally {
-    await runs.close();
-  }
-}
-
-async function runLocked(
-  resources: RunResources,
-  runId: string,
-  started: number,
-  options: RunOptions,
-  log: Logger,
-): Promise<RunReport> {
-  const { config } = resources.loaded;
-  const { plan, topicPlans } = await planRun(resources, runId, options.topics);
-  options.onPlanned?.(plan);
-  const problems: string[] = [];
-  const readDeadline =
-    config.limits.maxRunSeconds === undefined ? undefined : started + config.limits.maxRunSeconds * 1000;
-
-  const tasks: { topicPlan: TopicPlan; task: PartitionTask }[] = [];
-  for (const topic of plan.topics) {
-    const topicPlan = topicPlans.get(topic.topic);
-    if (topicPlan === undefined) continue;
-    for (const p of topic.partitions) {
-      tasks.push({
-        topicPlan,
-        task: { topic: topic.topic, partition: p.partition, earliest: p.earliest, endOffset: p.latest },
-      });
-    }
-  }
-
-  const results = new Map<string, PartitionResult[]>();
-  if (!options.dryRun) {
-    await forEachConcurrently(tasks, options.concurrency ?? 4, async ({ topicPlan, task }) => {
-      const result = await runPartitionUnderLease(resources, topicPlan, runId, task, {
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(readDeadline === undefined ? {} : { readDeadline }),
-        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      }).catch((error: unknown) => failedBeforeStart(task, error));
-      if (result === undefined) {
-        problems.push(`${task.topic}/${task.partition} is owned by another worker right now; skipped`);
-        return;
-      }
-      const list = results.get(task.topic) ?? [];
-      list.push(result);
-      results.set(task.topic, list);
-    });
-  }
-
-  return finishRun(
-    resources,
-    { runId, started, plan, topicPlans, results, problems, dryRun: options.dryRun === true },
-    log,
-  );
 }
 
 /** What a run's partitions did, for {@link finishRun}. */
@@ -490,28 +326,4 @@ function mergeCounts(maps: Record<string, number>[]): Record<string, number> {
   const merged: Record<string, number> = {};
   for (const map of maps) for (const [key, n] of Object.entries(map)) merged[key] = (merged[key] ?? 0) + n;
   return merged;
-}
-
-async function forEachConcurrently<T>(
-  items: T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const errors: unknown[] = [];
-  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      try {
-        await work(item);
-      } catch (error) {
-        errors.push(error);
-      }
-    }
-  });
-  await Promise.all(lanes);
-  if (errors.length > 0) {
-    const first = errors[0];
-    throw isMwiError(first) ? first : new MwiError('MWI_FS_IO', describeError(first), { cause: first });
-  }
 }

@@ -1,15 +1,23 @@
 import { describeError, MwiError } from '../errors.js';
-import type { FileWriter } from '../hdfs/filesystem.js';
+import type { FileSystem, FileWriter } from '../hdfs/filesystem.js';
 import { HOUR_MS, hourKey, hourOf, hourStartMs, parseHourKey } from '../hours/hour.js';
 import { compilePathTemplate } from '../hours/path-template.js';
 import { createTimestampParser, type TimestampParser } from '../hours/timestamp.js';
 import { type EffectiveDataset, effectiveDataset, type LoadedJob } from '../job/config.js';
-import type { SchemaEntry } from '../schemas/registry.js';
+import type { SchemaEntry, SchemaRegistry } from '../schemas/registry.js';
 import { schemaNameOfTopic } from '../schemas/registry.js';
 import { createAvroContainerWriter } from '../writers/avro-container.js';
 import type { RecordFileWriter } from '../writers/record-writer.js';
-import { loadCompletenessState } from './announcer.js';
-import type { RunResources } from './run.js';
+import { loadCompletenessState } from './completeness-state.js';
+import type { StatePaths } from './state-store.js';
+
+/** What a topic plan is built from (a run's resources have all of it). */
+export interface TopicPlanSources {
+  loaded: LoadedJob;
+  registry: SchemaRegistry;
+  fs: FileSystem;
+  paths: StatePaths;
+}
 
 /** Everything about one topic that stays fixed during a run. */
 export interface TopicPlan {
@@ -91,7 +99,7 @@ async function outputFormatOf(
   };
 }
 
-export async function buildTopicPlan(resources: RunResources, topic: string): Promise<TopicPlan> {
+export async function buildTopicPlan(resources: TopicPlanSources, topic: string): Promise<TopicPlan> {
   const { config } = resources.loaded;
   const schemaName = schemaNameOfTopic(topic);
   const dataset = effectiveDataset(config, schemaName);
@@ -139,7 +147,7 @@ export async function buildTopicPlan(resources: RunResources, topic: string): Pr
   };
 }
 
-function readerOf(resources: RunResources, schemaName: string, dataset: EffectiveDataset): SchemaEntry {
+function readerOf(resources: TopicPlanSources, schemaName: string, dataset: EffectiveDataset): SchemaEntry {
   const { registry } = resources;
   if (dataset.readerRevision !== undefined) {
     const pinned = registry.get(schemaName, dataset.readerRevision);

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { MwiError } from '../errors.js';
 import { compilePathTemplate } from '../hours/path-template.js';
 import { checkTimestampFormat } from '../hours/timestamp.js';
+import { defaultRegistryRoot } from '../schemas/registry.js';
 
 /**
  * A job definition (`jobs/<name>.json`): the counterpart of a Camus properties file.
@@ -330,6 +331,20 @@ export async function loadJob(path: string): Promise<LoadedJob> {
 /** Resolves a path from a job file against the job file's directory. */
 export function resolveJobPath(job: LoadedJob, path: string): string {
   return isAbsolute(path) ? path : resolve(job.baseDir, path);
+}
+
+/** The job's `fileSystem` section with a local root resolved against the job file's directory. */
+export function fileSystemConfigOf(loaded: LoadedJob): FileSystemConfig {
+  const { fileSystem } = loaded.config;
+  return fileSystem.type === 'local'
+    ? { ...fileSystem, root: resolveJobPath(loaded, fileSystem.root) }
+    : fileSystem;
+}
+
+/** The job's `registry` resolved against the job file, else the project's `event-schemas/`. */
+export function registryRootOf(loaded: LoadedJob): string {
+  const { registry } = loaded.config;
+  return registry === undefined ? defaultRegistryRoot() : resolveJobPath(loaded, registry);
 }
 
 /** Reads a secret named by a `…Env` key; fails naming the key and the variable, never the value. */

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { describeError } from '../errors.js';
-import type { PartitionResult } from '../ingest/partition-task.js';
 import { listenOn } from '../listen.js';
+import type { WorkerMetrics } from '../scheduler/worker-metrics.js';
 import type { JobStatus } from './status.js';
 
 /**
@@ -36,13 +36,8 @@ import type { JobStatus } from './status.js';
  * Failed Hive partition-add attempts are counted by the executor (`mwingest hive worker`) as
  * `mwingest_hive_partition_add_failures_total{job,table}` (src/partitions/hive-worker.ts).
  */
-export interface IngestMetrics {
+export interface IngestMetrics extends WorkerMetrics {
   readonly registry: Registry;
-  /** Counts what a partition task did. */
-  partitionTask(job: string, result: PartitionResult): void;
-  taskOutcome(job: string, outcome: 'committed' | 'up-to-date' | 'retried' | 'failed' | 'requeued'): void;
-  runFinished(job: string, status: string, durationMs: number): void;
-  tickSkipped(job: string): void;
   statusRefreshFailed(job: string): void;
   /** Sets the gauges from the job's shared state. */
   applyStatus(status: JobStatus): void;

@@ -1,5 +1,6 @@
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { redisPrefixOf } from '../job/context.js';
 
 /**
  * Where the scheduled, distributed form of a run keeps its state in Redis: queue names, job ids,
@@ -57,7 +58,7 @@ export function parsePartitionTaskId(
 }
 
 export function runStateKeys(jobName: string): { current: string; last: string; skipped: string } {
-  const base = `mwingest:${jobName}:run`;
+  const base = `${redisPrefixOf(jobName)}:run`;
   return { current: `${base}:current`, last: `${base}:last`, skipped: `${base}:skipped` };
 }
 

@@ -8,7 +8,7 @@ import { finishRun, planRun, type RunPlan, type RunResources } from '../ingest/r
 import type { RunReport } from '../ingest/run-report.js';
 import type { TopicPlan } from '../ingest/topic-plan.js';
 import { buildTopicPlan } from '../ingest/topic-plan.js';
-import type { IngestMetrics } from '../ops/metrics.js';
+import { leaseNames } from '../job/context.js';
 import {
   claimCurrentRun,
   parsePartitionTaskId,
@@ -21,6 +21,7 @@ import {
   runStateKeys,
   runsQueueName,
 } from './run-flow-state.js';
+import type { WorkerMetrics } from './worker-metrics.js';
 
 /**
  * A scheduled run as a BullMQ flow. A tick of the schedule (a `tick` job in the runs queue) plans
@@ -93,7 +94,7 @@ export interface FlowDeps {
   resources: RunResources;
   runs: Queue;
   flows: FlowProducer;
-  metrics?: IngestMetrics;
+  metrics?: WorkerMetrics;
   log: Logger;
 }
 
@@ -170,7 +171,7 @@ export async function startRunForTick(deps: FlowDeps, tick: Job<TickData>): Prom
   const running = await runInProgress(resources.redis, runs, jobName);
   if (running !== undefined)
     return skip(running.runId, `run ${running.runId} is still going (${running.state})`);
-  const inProcess = await resources.leases.holder('run');
+  const inProcess = await resources.leases.holder(leaseNames.run);
   if (inProcess !== undefined)
     return skip('mwingest-run', `\`mwingest run\` by ${inProcess.owner} is in progress`);
   const previous = await resources.redis.get(runStateKeys(jobName).current);

@@ -4,8 +4,9 @@ import { describeError, isMwiError, MwiError } from '../errors.js';
 import type { PartitionResult, PartitionTask } from '../ingest/partition-task.js';
 import { type RunResources, runPartitionUnderLease } from '../ingest/run.js';
 import { buildTopicPlan } from '../ingest/topic-plan.js';
-import type { IngestMetrics } from '../ops/metrics.js';
+import { leaseNames } from '../job/context.js';
 import type { PartitionJobData } from './run-flow.js';
+import type { WorkerMetrics } from './worker-metrics.js';
 
 /**
  * One partition task of a scheduled run, on whichever worker took it. What happens to a task:
@@ -22,7 +23,7 @@ import type { PartitionJobData } from './run-flow.js';
  */
 export interface PartitionTaskDeps {
   resources: RunResources;
-  metrics?: IngestMetrics;
+  metrics?: WorkerMetrics;
   log: Logger;
   /** Aborted when the worker shuts down and its grace period is over. */
   shutdown: AbortSignal;
@@ -109,7 +110,7 @@ export async function processPartitionTask(
   }
 
   if (result === undefined) {
-    const holder = await resources.leases.holder(`partition:${data.topic}:${data.partition}`);
+    const holder = await resources.leases.holder(leaseNames.partition(data.topic, data.partition));
     const busy = new MwiError(
       'MWI_PARTITION_BUSY',
       `${data.topic}/${data.partition} is owned by ${holder?.owner ?? 'another worker'}${holder ? ` (token ${holder.token})` : ''} right now; ` +

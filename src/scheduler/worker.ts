@@ -1,11 +1,8 @@
 import { FlowProducer, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { describeError, MwiError } from '../errors.js';
-import { hiveQueueName, type PartitionAddJob } from '../hive/queue.js';
 import { openRunResources, type RunResources } from '../ingest/run.js';
 import type { LoadedJob } from '../job/config.js';
-import type { IngestMetrics } from '../ops/metrics.js';
-import { collectJobStatus, type JobStatus } from '../ops/status.js';
 import {
   type FlowDeps,
   finishRunJob,
@@ -15,6 +12,7 @@ import {
   type TickData,
 } from './run-flow.js';
 import { partitionsQueueName, recordFinishedRun, runsQueueName } from './run-flow-state.js';
+import type { WorkerMetrics } from './worker-metrics.js';
 import { processPartitionTask } from './worker-partition-task.js';
 
 /**
@@ -36,9 +34,8 @@ export interface IngestWorkerOptions {
   redisUrl?: string;
   /** Partition tasks processed at the same time by this process. @defaultValue 1 */
   concurrency?: number;
-  metrics?: IngestMetrics;
-  /** How often the job gauges (lag, last success, …) are refreshed; 0 turns it off. @defaultValue 30000 */
-  statusIntervalMs?: number;
+  /** Counts tasks and runs; the job gauges (lag, last success, …) are src/ops/gauges.ts's. */
+  metrics?: WorkerMetrics;
   /** On close, how long running tasks may go on before their reads are stopped. @defaultValue 10000 */
   shutdownGraceMs?: number;
 }
@@ -47,8 +44,6 @@ export interface IngestWorker {
   /** Lease owner of this process (`<host>/<pid>/<id>`), as written into manifests. */
   readonly owner: string;
   readonly resources: RunResources;
-  /** Reads the job status and sets the gauges from it. */
-  refreshStatus(): Promise<JobStatus>;
   /** Graceful stop (see the module comment). */
   close(): Promise<void>;
 }
@@ -60,7 +55,6 @@ export async function startIngestWorker(options: IngestWorkerOptions): Promise<I
   const resources = await openRunResources(loaded, log, options.redisUrl);
   const connection = resources.redis;
   const runs = new Queue(runsQueueName(jobName), { connection });
-  const hive = new Queue<PartitionAddJob>(hiveQueueName(jobName), { connection });
   const flows = new FlowProducer({ connection });
   const shutdown = new AbortController();
   const deps: FlowDeps = { resources, runs, flows, log, ...(metrics === undefined ? {} : { metrics }) };
@@ -139,40 +133,6 @@ export async function startIngestWorker(options: IngestWorkerOptions): Promise<I
       );
   });
 
-  let refreshing: Promise<JobStatus> | undefined;
-  const refreshStatus = (): Promise<JobStatus> => {
-    refreshing ??= collectJobStatus({
-      loaded,
-      fs: resources.fs,
-      paths: resources.paths,
-      source: resources.source,
-      redis: connection,
-      runs,
-      hive,
-    })
-      .then((status) => {
-        metrics?.applyStatus(status);
-        return status;
-      })
-      .finally(() => {
-        refreshing = undefined;
-      });
-    return refreshing;
-  };
-  const interval = options.statusIntervalMs ?? 30_000;
-  const timer =
-    interval > 0 && metrics !== undefined
-      ? setInterval(() => {
-          refreshStatus().catch((error: unknown) => {
-            metrics.statusRefreshFailed(jobName);
-            log.warn({ err: error }, 'could not refresh the job gauges');
-          });
-        }, interval)
-      : undefined;
-  timer?.unref();
-  if (timer !== undefined)
-    refreshStatus().catch((error: unknown) => log.warn({ err: error }, 'could not refresh the job gauges'));
-
   log.info(
     {
       owner: resources.leases.owner,
@@ -187,10 +147,8 @@ export async function startIngestWorker(options: IngestWorkerOptions): Promise<I
   return {
     owner: resources.leases.owner,
     resources,
-    refreshStatus,
     close() {
       closing ??= (async () => {
-        if (timer !== undefined) clearInterval(timer);
         const grace = setTimeout(
           () =>
             shutdown.abort(
@@ -202,10 +160,8 @@ export async function startIngestWorker(options: IngestWorkerOptions): Promise<I
           await Promise.all([runsWorker.close(), partitionsWorker.close()]);
         } finally {
           clearTimeout(grace);
-          await refreshing?.catch(() => undefined);
           await flows.close();
           await runs.close();
-          await hive.close();
           await resources.close();
         }
         log.info('worker stopped');

@@ -9,7 +9,7 @@ import { hiveIdentifier } from '../hive/statement.js';
 import { parseHourKey } from '../hours/hour.js';
 import { compilePathTemplate } from '../hours/path-template.js';
 import { StatePaths } from '../ingest/state-store.js';
-import { type EffectiveDataset, type LoadedJob, resolveJobPath } from '../job/config.js';
+import { type EffectiveDataset, fileSystemConfigOf, type LoadedJob } from '../job/config.js';
 import { countOf, type RevisionVerdict } from './checks.js';
 import type { HiveSchemaChange, JobPinChange } from './downstream.js';
 import { describeType } from './fields.js';
@@ -385,10 +385,7 @@ type RunReportView = z.output<typeof runReportView>;
 async function openJobFs(loaded: LoadedJob): Promise<FileSystem> {
   // Loaded on demand: only a run with --job reads the job's file system (WebHDFS client and all).
   const { openFileSystem } = await import('../hdfs/open.js');
-  const config = loaded.config.fileSystem;
-  return openFileSystem(
-    config.type === 'local' ? { ...config, root: resolveJobPath(loaded, config.root) } : config,
-  );
+  return openFileSystem(fileSystemConfigOf(loaded));
 }
 
 async function lastRun(

@@ -2,7 +2,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describeError, MwiError } from '../errors.js';
 import type { HiveClient } from '../hive/client.js';
-import { effectiveDataset, type LoadedJob, loadJob, resolveJobPath, topicMatcher } from '../job/config.js';
+import { effectiveDataset, type LoadedJob, loadJob, registryRootOf, topicMatcher } from '../job/config.js';
 import { defaultRegistryRoot, SchemaRegistry } from '../schemas/registry.js';
 import { buildChecklist, type ChecklistJob, type ChecklistStep } from './checklist.js';
 import {
@@ -84,12 +84,7 @@ async function setUp(name: string, options: SchemaCommandOptions): Promise<Setup
     );
   }
   const loaded = options.job === undefined ? undefined : await loadJob(options.job);
-  const jobRegistry =
-    loaded === undefined
-      ? undefined
-      : loaded.config.registry === undefined
-        ? defaultRegistryRoot()
-        : resolveJobPath(loaded, loaded.config.registry);
+  const jobRegistry = loaded === undefined ? undefined : registryRootOf(loaded);
   const root = resolve(options.registry ?? jobRegistry ?? defaultRegistryRoot());
   const folder = join(root, 'avro', 'mediawiki');
   const isDir = await stat(folder).then(

@@ -14,12 +14,12 @@ import { openFileSystem } from '../../src/hdfs/open.js';
 import { hiveQueueName } from '../../src/hive/queue.js';
 import { HOUR_MS } from '../../src/hours/hour.js';
 import { type CommitManifest, claimManifest } from '../../src/ingest/commit.js';
-import { runJob } from '../../src/ingest/run.js';
 import { StatePaths } from '../../src/ingest/state-store.js';
 import { LeaseManager } from '../../src/job/lease.js';
 import { KafkaAdmin } from '../../src/kafka/admin.js';
 import type { KafkaSink } from '../../src/kafka/client.js';
 import { openKafkaSink } from '../../src/kafka/open.js';
+import { runJob } from '../../src/scheduler/local-run.js';
 import { MessageCodec } from '../../src/schemas/codec.js';
 import { SchemaRegistry, schemaNameOfTopic } from '../../src/schemas/registry.js';
 import {

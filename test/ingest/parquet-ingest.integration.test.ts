@@ -14,10 +14,10 @@ import { createHiveClient, type HiveClient } from '../../src/hive/client.js';
 import { datasetTables } from '../../src/hive/ddl.js';
 import { hiveQueueName } from '../../src/hive/queue.js';
 import { HOUR_MS } from '../../src/hours/hour.js';
-import { runJob } from '../../src/ingest/run.js';
 import type { LoadedJob } from '../../src/job/config.js';
 import type { KafkaSink } from '../../src/kafka/client.js';
 import { openKafkaSink } from '../../src/kafka/open.js';
+import { runJob } from '../../src/scheduler/local-run.js';
 import { MessageCodec } from '../../src/schemas/codec.js';
 import { SchemaRegistry } from '../../src/schemas/registry.js';
 import {

@@ -17,11 +17,11 @@ import type { FileSystem } from '../../src/hdfs/filesystem.js';
 import { openFileSystem } from '../../src/hdfs/open.js';
 import { hiveQueueName } from '../../src/hive/queue.js';
 import { HOUR_MS, hourKey, hourOf } from '../../src/hours/hour.js';
-import { runJob } from '../../src/ingest/run.js';
 import type { RunReport } from '../../src/ingest/run-report.js';
 import type { LoadedJob } from '../../src/job/config.js';
 import type { KafkaSink } from '../../src/kafka/client.js';
 import { openKafkaSink } from '../../src/kafka/open.js';
+import { runJob } from '../../src/scheduler/local-run.js';
 import { MessageCodec } from '../../src/schemas/codec.js';
 import { SchemaRegistry, schemaNameOfTopic } from '../../src/schemas/registry.js';
 import {

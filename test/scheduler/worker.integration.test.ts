@@ -163,7 +163,6 @@ describe('mwingest worker', () => {
       loaded: job.loaded,
       log: quietLog,
       metrics: createIngestMetrics(undefined, { processMetrics: false }),
-      statusIntervalMs: 0,
     });
     try {
       await triggerRun(job.redis, job.loaded.config);

@@ -52,7 +52,7 @@ before(async () => {
     extra: { completeness: { idleGraceSeconds: graceSeconds } },
   });
   await job.produce(600, { fromMs: H - 5 * HOUR_MS, toMs: H - 0.75 * HOUR_MS, badRatio: 0 });
-  worker = await startIngestWorker({ loaded: job.loaded, log: quietLog, statusIntervalMs: 0 });
+  worker = await startIngestWorker({ loaded: job.loaded, log: quietLog });
   await triggerRun(job.redis, job.loaded.config);
   const first = await nextFinishedRun(job.redis, job.name, undefined);
   assert.equal(first.lastStatus, 'succeeded', (first.lastProblems ?? []).join('\n'));

@@ -1,0 +1,164 @@
+import { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { describeError, isMwiError, MwiError } from '../errors.js';
+import type { PartitionResult, PartitionTask } from '../ingest/partition-task.js';
+import { failedBeforeStart } from '../ingest/partition-task.js';
+import {
+  finishRun,
+  newRunId,
+  openRunResources,
+  planRun,
+  type RunPlan,
+  type RunResources,
+  runPartitionUnderLease,
+} from '../ingest/run.js';
+import type { RunReport } from '../ingest/run-report.js';
+import type { TopicPlan } from '../ingest/topic-plan.js';
+import type { LoadedJob } from '../job/config.js';
+import { leaseNames } from '../job/context.js';
+import { keepAlive, type Lease } from '../job/lease.js';
+import { runInProgress, runsQueueName } from './run-flow-state.js';
+
+/**
+ * `mwingest run`: a whole run of a job in this process, under the job's run lease, refused while a
+ * scheduled run of the job is in progress on the workers (src/scheduler/run-flow.ts). The pieces it
+ * puts together are src/ingest/run.ts's.
+ */
+
+export interface RunOptions {
+  /** Only topics matching this regex (on top of the job's include/exclude). */
+  topics?: string;
+  /** Plan and report what would be read; write nothing. */
+  dryRun?: boolean;
+  /** Partitions processed at the same time. @defaultValue 4 */
+  concurrency?: number;
+  /** Redis for leases and the partition-add queue. @defaultValue $MWINGEST_REDIS_URL or "redis://127.0.0.1:6379" */
+  redisUrl?: string;
+  log: Logger;
+  /** Progress callback: records and bytes read since the last call, and the total to read. */
+  onProgress?: (records: number, bytes: number) => void;
+  onPlanned?: (plan: RunPlan) => void;
+  signal?: AbortSignal;
+}
+
+/** `mwingest run`: the whole run in this process. */
+export async function runJob(loaded: LoadedJob, options: RunOptions): Promise<RunReport> {
+  const started = Date.now();
+  const runId = newRunId(new Date(started));
+  const log = options.log.child({ job: loaded.config.name, runId });
+  const resources = await openRunResources(loaded, log, options.redisUrl);
+  let runLease: Lease | undefined;
+  try {
+    runLease = await resources.leases.tryAcquire(leaseNames.run);
+    if (runLease === undefined) {
+      const holder = await resources.leases.holder(leaseNames.run);
+      throw new MwiError(
+        'MWI_RUN_IN_PROGRESS',
+        `another run of job ${loaded.config.name} is in progress (${holder?.owner ?? 'unknown owner'}); this one is skipped`,
+      );
+    }
+    const scheduled = await scheduledRunInProgress(resources);
+    if (scheduled !== undefined) {
+      throw new MwiError(
+        'MWI_RUN_IN_PROGRESS',
+        `a scheduled run of job ${loaded.config.name} is in progress on the workers (run ${scheduled}); this one is skipped`,
+      );
+    }
+    const runAlive = keepAlive(runLease, loaded.config.leases.ttlSeconds * 1000, (error) =>
+      log.error({ err: error }, 'run lease lost'),
+    );
+    try {
+      return await runLocked(resources, runId, started, options, log);
+    } finally {
+      runAlive.stop();
+    }
+  } finally {
+    await runLease?.release();
+    await resources.close();
+  }
+}
+
+/** The run id of the job's scheduled run (`mwingest worker`) in progress, if any. */
+async function scheduledRunInProgress(resources: RunResources): Promise<string | undefined> {
+  const runs = new Queue(runsQueueName(resources.loaded.config.name), { connection: resources.redis });
+  try {
+    return (await runInProgress(resources.redis, runs, resources.loaded.config.name))?.runId;
+  } finally {
+    await runs.close();
+  }
+}
+
+async function runLocked(
+  resources: RunResources,
+  runId: string,
+  started: number,
+  options: RunOptions,
+  log: Logger,
+): Promise<RunReport> {
+  const { config } = resources.loaded;
+  const { plan, topicPlans } = await planRun(resources, runId, options.topics);
+  options.onPlanned?.(plan);
+  const problems: string[] = [];
+  const readDeadline =
+    config.limits.maxRunSeconds === undefined ? undefined : started + config.limits.maxRunSeconds * 1000;
+
+  const tasks: { topicPlan: TopicPlan; task: PartitionTask }[] = [];
+  for (const topic of plan.topics) {
+    const topicPlan = topicPlans.get(topic.topic);
+    if (topicPlan === undefined) continue;
+    for (const p of topic.partitions) {
+      tasks.push({
+        topicPlan,
+        task: { topic: topic.topic, partition: p.partition, earliest: p.earliest, endOffset: p.latest },
+      });
+    }
+  }
+
+  const results = new Map<string, PartitionResult[]>();
+  if (!options.dryRun) {
+    await forEachConcurrently(tasks, options.concurrency ?? 4, async ({ topicPlan, task }) => {
+      const result = await runPartitionUnderLease(resources, topicPlan, runId, task, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(readDeadline === undefined ? {} : { readDeadline }),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      }).catch((error: unknown) => failedBeforeStart(task, error));
+      if (result === undefined) {
+        problems.push(`${task.topic}/${task.partition} is owned by another worker right now; skipped`);
+        return;
+      }
+      const list = results.get(task.topic) ?? [];
+      list.push(result);
+      results.set(task.topic, list);
+    });
+  }
+
+  return finishRun(
+    resources,
+    { runId, started, plan, topicPlans, results, problems, dryRun: options.dryRun === true },
+    log,
+  );
+}
+
+async function forEachConcurrently<T>(
+  items: T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+  });
+  await Promise.all(lanes);
+  if (errors.length > 0) {
+    const first = errors[0];
+    throw isMwiError(first) ? first : new MwiError('MWI_FS_IO', describeError(first), { cause: first });
+  }
+}
