@@ -1,12 +1,6 @@
+import { type CheckFinding, type CheckState, countOf, type UpgradeCheck } from './check-result.js';
 import type { StepState } from './checklist.js';
-import {
-  type CheckFinding,
-  type CheckState,
-  countOf,
-  describeParts,
-  type RevisionVerdict,
-  type UpgradeCheck,
-} from './checks.js';
+import { describeParts, type RevisionVerdict } from './checks.js';
 import type { SchemaReport } from './report.js';
 
 /**

@@ -4,17 +4,12 @@ import { describeError, MwiError } from '../errors.js';
 import type { HiveClient } from '../hive/client.js';
 import { effectiveDataset, type LoadedJob, loadJob, registryRootOf, topicMatcher } from '../job/config.js';
 import { defaultRegistryRoot, SchemaRegistry } from '../schemas/registry.js';
+import { type CheckState, CheckStates } from './check-result.js';
 import { buildChecklist, type ChecklistJob, type ChecklistStep } from './checklist.js';
-import {
-  type CheckState,
-  CheckStates,
-  checkRevision,
-  isoSeconds,
-  type RevisionVerdict,
-  type TimestampSetting,
-} from './checks.js';
+import { checkRevision, isoSeconds, type RevisionVerdict } from './checks.js';
 import { type HiveSchemaChange, hiveSchemaChange, type JobPinChange, jobPinChange } from './downstream.js';
 import { describeType } from './fields.js';
+import type { TimestampSetting } from './schema-checks.js';
 
 /**
  * `mwingest schema upgrade` and `schema check` without the command line: load the registry and

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { CheckIds } from '../../src/upgrade/checks.js';
+import { CheckIds } from '../../src/upgrade/check-result.js';
 import { CIRRUS, WMF_FIXTURES } from '../schemas/realistic-records.js';
 import { runMwingest } from '../support/cli.js';
 

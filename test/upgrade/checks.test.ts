@@ -4,13 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SchemaRegistry } from '../../src/schemas/registry.js';
-import {
-  type CheckId,
-  type CheckState,
-  checkRevision,
-  type RevisionCheckInput,
-  type RevisionVerdict,
-} from '../../src/upgrade/checks.js';
+import type { CheckId, CheckState } from '../../src/upgrade/check-result.js';
+import { checkRevision, type RevisionCheckInput, type RevisionVerdict } from '../../src/upgrade/checks.js';
 
 /**
  * The decisions the checks make beyond plain Avro resolution, each on a small registry written
