@@ -1,5 +1,5 @@
 import { type CheckFinding, type CheckState, countOf, type UpgradeCheck } from './check-result.js';
-import type { StepState } from './checklist.js';
+import type { StepState } from './checklist-step.js';
 import { describeParts, type RevisionVerdict } from './checks.js';
 import type { SchemaReport } from './report.js';
 

@@ -7,7 +7,7 @@ import { LocalFileSystem } from '../../src/hdfs/local.js';
 import type { PartitionResult } from '../../src/ingest/partition-task.js';
 import type { RunReport, TopicReport } from '../../src/ingest/run-report.js';
 import { defaultRegistryRoot } from '../../src/schemas/registry.js';
-import type { ChecklistStep, StepId } from '../../src/upgrade/checklist.js';
+import type { ChecklistStep, StepId } from '../../src/upgrade/checklist-step.js';
 import { runUpgrade, type SchemaReport } from '../../src/upgrade/report.js';
 import { CIRRUS, WMF_FIXTURES } from '../schemas/realistic-records.js';
 
