@@ -1,10 +1,9 @@
-import type avro from 'avsc';
 import { MwiError } from '../errors.js';
-import { type BodyChecker, type BodyCheckResult, createBodyChecker } from './body-check.js';
-import { checkCompatibility, describeProblems } from './compatibility.js';
-import type { DecodeErrorCode, DecodeFailure } from './decode-error.js';
+import { type BodyChecker, createBodyChecker } from './body-check.js';
+import { bodyFailure, type DecodeErrorCode, type DecodeFailure, invalidPaths } from './decode-error.js';
 import { HEADER_LENGTH, MAGIC_BYTE, parseHeader, writeHeader } from './header.js';
 import type { SchemaEntry, SchemaRegistry } from './registry.js';
+import { createResolution, type Resolution, type Resolver } from './resolution.js';
 import { describeRevision, type RevisionParts, tryParseRevisionId } from './revision.js';
 
 export { type DecodeErrorCode, DecodeErrorCodes, type DecodeFailure } from './decode-error.js';
@@ -93,10 +92,6 @@ export interface MessageInspection {
   /** Every problem found, in the order the checks ran; empty for a valid message. */
   problems: DecodeFailure[];
 }
-
-type Resolver = ReturnType<avro.Type['createResolver']>;
-/** How records of one writer revision become records of one reader revision. */
-type Resolution = { resolver: Resolver } | { sameEncoding: true } | { failure: string };
 
 const NO_OPTIONS: DecodeOptions = {};
 
@@ -459,76 +454,6 @@ export class MessageCodec {
       `${writer.name}: ${this.registry.describeRevisions(writer.name)}`
     );
   }
-}
-
-function createResolution(writer: SchemaEntry, reader: SchemaEntry): Resolution {
-  if (writer.name !== reader.name) {
-    return {
-      failure:
-        `records of ${writer.name} (revision ${writer.revision}) cannot be read with a ${reader.name} schema ` +
-        `(revision ${reader.revision}): pick a reader revision of ${writer.name}`,
-    };
-  }
-  // A revision that only changed docs or defaults has the same Parsing Canonical Form, hence the
-  // same binary encoding: its bodies are already the reader's.
-  if (writer.type.equals(reader.type)) return { sameEncoding: true };
-  try {
-    return { resolver: reader.type.createResolver(writer.type, { ignoreNamespaces: true }) };
-  } catch (error) {
-    const { problems } = checkCompatibility(writer.type, reader.type);
-    const reasons = problems.length > 0 ? describeProblems(problems) : (error as Error).message;
-    return {
-      failure:
-        `records of ${writer.name} revision ${writer.revision} cannot be read with reader revision ` +
-        `${reader.revision}: ${reasons}; fix the reader schema or choose a reader revision these records resolve to`,
-    };
-  }
-}
-
-function bodyFailure(
-  result: Exclude<BodyCheckResult, { ok: true }>,
-  writer: SchemaEntry,
-  length: number,
-): DecodeFailure {
-  const schema = `${writer.name} revision ${writer.revision}`;
-  if (result.kind === 'trailing') {
-    return {
-      code: 'TRAILING_BYTES',
-      message:
-        `${result.trailing} byte${result.trailing === 1 ? ' is' : 's are'} left over after the ${schema} record ` +
-        `(it ends at byte ${result.position} of the ${length}-byte body): the message was written with a different ` +
-        'schema than its revision says, or more than one message was joined',
-    };
-  }
-  const where = result.path === '' ? '' : ` in ${result.path}`;
-  if (result.kind === 'truncated') {
-    return {
-      code: 'BODY_TRUNCATED',
-      message:
-        `the ${length}-byte Avro body ends early${where} (byte ${result.position}): ${result.reason}; the message was ` +
-        `cut short, or it was not written with ${schema}`,
-    };
-  }
-  return {
-    code: 'INVALID_VALUE',
-    message:
-      `the Avro body holds a value ${schema} forbids${where} (byte ${result.position}): ${result.reason}; the message ` +
-      'is corrupt or was not written with this schema',
-  };
-}
-
-/** "requests[0].tookMs: expected int, got "fast"" for each bad value, via avsc's error hook. */
-function invalidPaths(type: avro.Type, record: unknown): string {
-  const found: string[] = [];
-  type.isValid(record, {
-    errorHook: (path, value, t) => {
-      if (found.length < 5) {
-        const shown = typeof value === 'bigint' ? `${value}n` : (JSON.stringify(value) ?? String(value));
-        found.push(`${path.join('.') || '(top level)'}: expected ${t.typeName}, got ${shown}`);
-      }
-    },
-  });
-  return found.length > 0 ? found.join('; ') : 'avsc refused it (check field types)';
 }
 
 /** The value at a dotted path of a record, or undefined. */
