@@ -80,7 +80,7 @@ function installed(client: string): boolean {
 
 function versionOf(client: string): string {
   if (client === 'kcat') return 'kcat (librdkafka)';
-  if (client === 'mwingest') return 'src/ingest/kafka.ts';
+  if (client === 'mwingest') return 'src/kafka/open.ts';
   const name = PACKAGES[client]!;
   const path = new URL(`../../node_modules/${name}/package.json`, import.meta.url);
   return `${name} ${JSON.parse(readFileSync(path, 'utf8')).version}`;

@@ -7,9 +7,9 @@ import { Registry } from 'prom-client';
 import { describeError, MwiError } from '../errors.js';
 import { createHiveClient, type HiveClient, parseHiveAddress } from '../hive/client.js';
 import { datasetTables } from '../hive/ddl.js';
-import { hiveQueueName, type PartitionAddJob } from '../hive/queue.js';
+import { type HivePartitionAddJob, hiveQueueName } from '../hive/queue.js';
 import { hiveIdentifier } from '../hive/statement.js';
-import { partitionQueueStatus, startPartitionWorker } from '../hive/worker.js';
+import { hivePartitionQueueStatus, startHivePartitionWorker } from '../hive/worker.js';
 import { type JobConfig, type LoadedJob, loadJob, registryRootOf, secretFromEnv } from '../job/config.js';
 import { openJobFileSystem, REDIS_URL_DEFAULT_HELP, redisClient } from '../job/context.js';
 import { createLogger } from '../log.js';
@@ -169,7 +169,7 @@ adds, then exit 0.`,
       const connection = redisClient(options.redis);
       const hive = openHive(options, log, loaded.config);
       const registry = new Registry();
-      const worker = startPartitionWorker({
+      const worker = startHivePartitionWorker({
         loaded,
         fs,
         hive,
@@ -235,9 +235,9 @@ function statusCommand(): Command {
     .action(async (options: StatusCli) => {
       const loaded = await loadJob(options.job);
       const connection = redisClient(options.redis);
-      const queue = new Queue<PartitionAddJob>(hiveQueueName(loaded.config.name), { connection });
+      const queue = new Queue<HivePartitionAddJob>(hiveQueueName(loaded.config.name), { connection });
       try {
-        const status = await partitionQueueStatus(queue);
+        const status = await hivePartitionQueueStatus(queue);
         if (options.json) {
           process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
         } else {
@@ -269,7 +269,7 @@ function retryCommand(): Command {
     .action(async (options: { job: string; redis?: string }) => {
       const loaded = await loadJob(options.job);
       const connection = redisClient(options.redis);
-      const queue = new Queue<PartitionAddJob>(hiveQueueName(loaded.config.name), { connection });
+      const queue = new Queue<HivePartitionAddJob>(hiveQueueName(loaded.config.name), { connection });
       try {
         const failed = await queue.getFailed();
         for (const job of failed) await job.retry('failed', { resetAttemptsMade: true });

@@ -14,7 +14,7 @@ import {
 
 /**
  * `mwingest schema upgrade` and `mwingest schema check`: the schema upgrade checklist
- * (docs/schema-upgrade.md). The work is in src/schemas/upgrade-*.ts; this module is the options,
+ * (docs/schema-upgrade.md). The work is in src/upgrade/; this module is the options,
  * the help text and the output.
  */
 

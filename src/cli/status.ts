@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { Command } from 'commander';
-import { hiveQueueName, type PartitionAddJob } from '../hive/queue.js';
+import { type HivePartitionAddJob, hiveQueueName } from '../hive/queue.js';
 import { openRunResources } from '../ingest/run.js';
 import { loadJob } from '../job/config.js';
 import { REDIS_URL_DEFAULT_HELP } from '../job/context.js';
@@ -29,7 +29,7 @@ Hive partition add failed for good, 2 usage or job definition error.`,
       const log = createLogger('mwingest-status', process.env.MWINGEST_LOG_LEVEL ?? 'warn');
       const resources = await openRunResources(loaded, log, options.redis);
       const runs = new Queue(runsQueueName(loaded.config.name), { connection: resources.redis });
-      const hive = new Queue<PartitionAddJob>(hiveQueueName(loaded.config.name), {
+      const hive = new Queue<HivePartitionAddJob>(hiveQueueName(loaded.config.name), {
         connection: resources.redis,
       });
       try {

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { describeError, MwiError } from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
-import { hiveQueueName, type PartitionAddJob } from '../hive/queue.js';
+import { type HivePartitionAddJob, hiveQueueName } from '../hive/queue.js';
 import { HOUR_MS } from '../hours/hour.js';
 import { compilePathTemplate } from '../hours/path-template.js';
 import type { RunReport } from '../ingest/run-report.js';
@@ -198,8 +198,8 @@ function formatBytes(bytes: number): string {
 export async function listPartitionJobs(
   redis: Redis,
   jobName: string,
-): Promise<{ id: string; state: string; data: PartitionAddJob }[]> {
-  const queue = new Queue<PartitionAddJob>(hiveQueueName(jobName), { connection: redis });
+): Promise<{ id: string; state: string; data: HivePartitionAddJob }[]> {
+  const queue = new Queue<HivePartitionAddJob>(hiveQueueName(jobName), { connection: redis });
   try {
     const jobs = await queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized']);
     const listed = await Promise.all(

@@ -3,7 +3,7 @@ import type { FileSystem } from './filesystem.js';
 import { LocalFileSystem } from './local.js';
 import { WebHdfsFileSystem, type WebHdfsOptions } from './webhdfs.js';
 
-/** The `fileSystem` section of a job definition (validated by `src/ingest/job-config.ts`). */
+/** The `fileSystem` section of a job definition (validated by `src/job/config.ts`). */
 export type FileSystemConfig =
   | { type: 'local'; root: string }
   | {

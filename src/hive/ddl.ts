@@ -21,7 +21,7 @@ import { hiveIdentifier, hiveString } from './statement.js';
  * published somewhere Hive can read. Parquet tables list their columns, mapped from the reader
  * schema as parquet-avro maps them (see {@link hiveTypeOf}). The table is EXTERNAL: dropping it
  * never deletes the data. Every name is checked and back-quoted and every string quoted
- * (`hive-statement.ts`), so no schema, doc text or path can inject HQL.
+ * (`statement.ts`), so no schema, doc text or path can inject HQL.
  */
 export interface TableDefinition {
   database: string;

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
  * completed jobs are kept long enough for that to hold across reruns. Handlers must be idempotent:
  * BullMQ delivers at least once (the statement is `ADD IF NOT EXISTS`).
  */
-export interface PartitionAddJob {
+export interface HivePartitionAddJob {
   job: string;
   topic: string;
   /** `2026-11-22T14` */
@@ -32,13 +32,13 @@ export function partitionJobId(topic: string, hour: string): string {
 
 export interface HiveJobQueue {
   /** Adds the job unless one with the same id exists; returns false when it already existed. */
-  add(job: PartitionAddJob): Promise<boolean>;
+  add(job: HivePartitionAddJob): Promise<boolean>;
   close(): Promise<void>;
-  readonly queue: Queue<PartitionAddJob>;
+  readonly queue: Queue<HivePartitionAddJob>;
 }
 
 export function openHiveJobQueue(connection: Redis, jobName: string): HiveJobQueue {
-  const queue = new Queue<PartitionAddJob>(hiveQueueName(jobName), {
+  const queue = new Queue<HivePartitionAddJob>(hiveQueueName(jobName), {
     connection,
     defaultJobOptions: {
       attempts: 20,

@@ -10,11 +10,11 @@ import { effectiveDataset, type LoadedJob, topicMatcher } from '../job/config.js
 import { schemaNameOfTopic } from '../schemas/registry.js';
 import type { HiveClient } from './client.js';
 import { hiveLocation } from './ddl.js';
-import { hiveQueueName, type PartitionAddJob } from './queue.js';
+import { type HivePartitionAddJob, hiveQueueName } from './queue.js';
 import { hiveIdentifier, hivePartitionValues, hiveString, partitionSpec } from './statement.js';
 
 /**
- * The executor of the partition-add queue (`hive-queue.ts`): for each complete hour,
+ * The executor of the partition-add queue (`queue.ts`): for each complete hour,
  *
  *   1. check the job against the worker's own job definition — topic, hour, partition values,
  *      database, table and hour directory must be exactly what the job would have announced; a
@@ -59,7 +59,7 @@ export interface PartitionAddResult {
 }
 
 export interface PartitionWorker {
-  readonly worker: Worker<PartitionAddJob, PartitionAddResult>;
+  readonly worker: Worker<HivePartitionAddJob, PartitionAddResult>;
   /** Stops taking jobs, waits for the running ones, then closes the worker (not the Hive client or fs). */
   close(): Promise<void>;
 }
@@ -85,12 +85,12 @@ export function partitionMetrics(registry: Registry = defaultRegistry): Partitio
   };
 }
 
-export function startPartitionWorker(options: PartitionWorkerOptions): PartitionWorker {
+export function startHivePartitionWorker(options: PartitionWorkerOptions): PartitionWorker {
   const { loaded, log } = options;
   const jobName = loaded.config.name;
   const metrics = partitionMetrics(options.registry);
   const check = partitionJobChecker(loaded);
-  const worker = new Worker<PartitionAddJob, PartitionAddResult>(
+  const worker = new Worker<HivePartitionAddJob, PartitionAddResult>(
     options.queueName ?? hiveQueueName(jobName),
     async (job) => {
       let checked: CheckedPartitionJob;
@@ -139,7 +139,7 @@ export function startPartitionWorker(options: PartitionWorkerOptions): Partition
 }
 
 function tableLabel(data: unknown): string {
-  const value = data as Partial<PartitionAddJob> | null | undefined;
+  const value = data as Partial<HivePartitionAddJob> | null | undefined;
   return typeof value?.database === 'string' && typeof value.table === 'string'
     ? `${value.database}.${value.table}`
     : 'invalid';
@@ -265,7 +265,7 @@ export interface PendingPartition {
   reason: string | undefined;
 }
 
-export interface PartitionQueueStatus {
+export interface HivePartitionQueueStatus {
   queue: string;
   counts: Record<'waiting' | 'active' | 'delayed' | 'failed' | 'completed', number>;
   /** Hours not added yet, oldest hour first: failed for good, waiting for a retry, queued or running. */
@@ -273,10 +273,12 @@ export interface PartitionQueueStatus {
 }
 
 /** What a queue holds: counts, and every hour not yet added with its last failure. */
-export async function partitionQueueStatus(queue: Queue<PartitionAddJob>): Promise<PartitionQueueStatus> {
+export async function hivePartitionQueueStatus(
+  queue: Queue<HivePartitionAddJob>,
+): Promise<HivePartitionQueueStatus> {
   const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
   const pending: PendingPartition[] = [];
-  const add = (jobs: Job<PartitionAddJob>[], state: PendingPartition['state']) => {
+  const add = (jobs: Job<HivePartitionAddJob>[], state: PendingPartition['state']) => {
     for (const job of jobs) {
       if (job === undefined || job === null) continue;
       pending.push({

@@ -46,7 +46,7 @@ export interface AnnouncerOptions {
   now?: () => number;
   /**
    * The LOCATION Hive resolves for an hour directory of the job's file system (`hiveLocation` in
-   * hive-ddl.ts: the path for HDFS, a file:// URI for a local directory). @defaultValue the path
+   * src/hive/ddl.ts: the path for HDFS, a file:// URI for a local directory). @defaultValue the path
    */
   hiveLocationOf?: (path: string) => string;
 }

@@ -1,6 +1,6 @@
 /**
  * Maps a {@link KafkaConnection} onto librdkafka configuration properties (the client behind
- * src/ingest/kafka.ts is @confluentinc/kafka-javascript, a librdkafka binding; property names are
+ * src/kafka/open.ts is @confluentinc/kafka-javascript, a librdkafka binding; property names are
  * librdkafka's CONFIGURATION.md).
  */
 import type { KafkaConnection } from './client.js';

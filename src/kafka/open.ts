@@ -1,10 +1,10 @@
 /**
- * The Kafka seam (kafka-client.ts) implemented with @confluentinc/kafka-javascript, the librdkafka
+ * The Kafka seam (client.ts) implemented with @confluentinc/kafka-javascript, the librdkafka
  * binding: chosen by measurement and because it alone reads snappy, gzip, lz4 and zstd batches on
  * Node 20 (docs/kafka-clients.md).
  *
- * Reads use one consumer per range, assigned explicitly (kafka-read.ts); offsets and metadata come
- * from the admin client (kafka-admin.ts); consumer-group offsets are committed by a consumer that
+ * Reads use one consumer per range, assigned explicitly (read.ts); offsets and metadata come
+ * from the admin client (admin.ts); consumer-group offsets are committed by a consumer that
  * names the group but never joins it.
  */
 import rdkafka, {

@@ -1,6 +1,6 @@
 /**
  * Reads one bounded offset range of one partition (the contract is `KafkaSource.read` in
- * kafka-client.ts) with a consumer of its own: explicit assignment at `from`, no consumer group,
+ * client.ts) with a consumer of its own: explicit assignment at `from`, no consumer group,
  * nothing committed.
  *
  * How it knows it is done, without ever waiting for offsets that will not come:

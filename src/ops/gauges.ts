@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { hiveQueueName, type PartitionAddJob } from '../hive/queue.js';
+import { type HivePartitionAddJob, hiveQueueName } from '../hive/queue.js';
 import type { RunResources } from '../ingest/run.js';
 import { runsQueueName } from '../scheduler/run-flow-state.js';
 import type { IngestMetrics } from './metrics.js';
@@ -29,7 +29,7 @@ export function startJobGauges(options: {
   const { loaded, redis: connection } = resources;
   const jobName = loaded.config.name;
   const runs = new Queue(runsQueueName(jobName), { connection });
-  const hive = new Queue<PartitionAddJob>(hiveQueueName(jobName), { connection });
+  const hive = new Queue<HivePartitionAddJob>(hiveQueueName(jobName), { connection });
   let refreshing: Promise<JobStatus> | undefined;
   const refresh = (): Promise<JobStatus> => {
     refreshing ??= collectJobStatus({

@@ -34,7 +34,7 @@ import type { JobStatus } from './status.js';
  * | `mwingest_status_refresh_failures_total` | job | the gauges above could not be refreshed |
  *
  * Failed Hive partition-add attempts are counted by the executor (`mwingest hive worker`) as
- * `mwingest_hive_partition_add_failures_total{job,table}` (src/partitions/hive-worker.ts).
+ * `mwingest_hive_partition_add_failures_total{job,table}` (src/hive/worker.ts).
  */
 export interface IngestMetrics extends WorkerMetrics {
   readonly registry: Registry;

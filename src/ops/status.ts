@@ -2,8 +2,8 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { describeError } from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
-import type { PartitionAddJob } from '../hive/queue.js';
-import { type PartitionQueueStatus, partitionQueueStatus } from '../hive/worker.js';
+import type { HivePartitionAddJob } from '../hive/queue.js';
+import { type HivePartitionQueueStatus, hivePartitionQueueStatus } from '../hive/worker.js';
 import { HOUR_MS, hourStartMs, parseHourKey } from '../hours/hour.js';
 import type { CommittedOffsets } from '../ingest/commit.js';
 import { loadCompletenessState } from '../ingest/completeness-state.js';
@@ -82,7 +82,7 @@ export interface JobStatus {
   skippedTicks: SkippedTick[];
   topics: TopicState[];
   /** The Hive partition-add queue; null when it could not be read. */
-  partitionJobs: PartitionQueueStatus | null;
+  partitionJobs: HivePartitionQueueStatus | null;
   /** Parts of the status that could not be read, one sentence each. */
   problems: string[];
 }
@@ -94,7 +94,7 @@ export interface StatusSources {
   source: KafkaSource;
   redis: Redis;
   runs: Queue;
-  hive: Queue<PartitionAddJob>;
+  hive: Queue<HivePartitionAddJob>;
 }
 
 export async function collectJobStatus(sources: StatusSources, now = Date.now()): Promise<JobStatus> {
@@ -118,9 +118,9 @@ export async function collectJobStatus(sources: StatusSources, now = Date.now())
       },
     };
   }
-  let partitionJobs: PartitionQueueStatus | null = null;
+  let partitionJobs: HivePartitionQueueStatus | null = null;
   try {
-    partitionJobs = await partitionQueueStatus(sources.hive);
+    partitionJobs = await hivePartitionQueueStatus(sources.hive);
   } catch (error) {
     problems.push(`the Hive partition-add queue could not be read: ${describeError(error)}`);
   }

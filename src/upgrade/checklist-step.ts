@@ -62,7 +62,7 @@ export interface ChecklistInput {
   openFs?: (job: LoadedJob) => Promise<FileSystem>;
 }
 
-/** What the checklist needs of a Hive client (src/partitions/hive-client.ts is one). */
+/** What the checklist needs of a Hive client (src/hive/client.ts is one). */
 export interface HiveTableReader {
   /** `host:port`, for messages. */
   readonly address: string;

@@ -15,7 +15,7 @@ import type { TimestampSetting } from './schema-checks.js';
 /**
  * `mwingest schema upgrade` and `schema check` without the command line: load the registry and
  * the job, check the revision(s), work out the downstream changes and the checklist, and give the
- * result as a report (for the terminal, ./upgrade-format.ts) or as the stable `--json` document
+ * result as a report (for the terminal, ./format.ts) or as the stable `--json` document
  * (`reportJson`, shape in docs/schema-upgrade.md).
  */
 

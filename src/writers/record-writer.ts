@@ -1,7 +1,7 @@
 /**
  * Writes the records of one (topic, partition, hour) into one output file, streaming: memory stays
  * bounded by a block or row group, never by the hour. Implementations: Avro object container
- * (`avro-container-writer.ts`); Parquet sits behind the same interface.
+ * (`avro-container.ts`); Parquet sits behind the same interface.
  *
  * `append` and `appendEncoded` return a promise only when the caller must wait (a block is being
  * compressed and written and too many are in flight); otherwise `undefined`, so the hot loop

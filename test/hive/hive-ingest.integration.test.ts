@@ -17,7 +17,7 @@ import { openFileSystem } from '../../src/hdfs/open.js';
 import { createHiveClient, type HiveClient } from '../../src/hive/client.js';
 import { datasetTables } from '../../src/hive/ddl.js';
 import { hiveQueueName } from '../../src/hive/queue.js';
-import { startPartitionWorker } from '../../src/hive/worker.js';
+import { startHivePartitionWorker } from '../../src/hive/worker.js';
 import { HOUR_MS, hourKey, hourOf, parseHourKey } from '../../src/hours/hour.js';
 import type { LoadedJob } from '../../src/job/config.js';
 import type { KafkaSink } from '../../src/kafka/client.js';
@@ -108,7 +108,7 @@ describe('ingest to Hive partitions against the real stack', () => {
     for (const p of report.topics[0]!.partitions)
       for (const [hour, n] of Object.entries(p.hours)) written[hour] = (written[hour] ?? 0) + n;
 
-    const worker = startPartitionWorker({
+    const worker = startHivePartitionWorker({
       loaded,
       fs,
       hive,

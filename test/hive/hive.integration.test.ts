@@ -14,9 +14,13 @@ import type { FileSystem } from '../../src/hdfs/filesystem.js';
 import { openFileSystem } from '../../src/hdfs/open.js';
 import { createHiveClient, type HiveClient } from '../../src/hive/client.js';
 import { type DatasetTable, datasetTables } from '../../src/hive/ddl.js';
-import { type PartitionAddJob, partitionJobId } from '../../src/hive/queue.js';
+import { type HivePartitionAddJob, partitionJobId } from '../../src/hive/queue.js';
 import { addPartitionStatement, hivePartitionValues } from '../../src/hive/statement.js';
-import { partitionMetrics, partitionQueueStatus, startPartitionWorker } from '../../src/hive/worker.js';
+import {
+  hivePartitionQueueStatus,
+  partitionMetrics,
+  startHivePartitionWorker,
+} from '../../src/hive/worker.js';
 import { hourStartMs, parseHourKey } from '../../src/hours/hour.js';
 import { compilePathTemplate } from '../../src/hours/path-template.js';
 import { type LoadedJob, parseJobConfig } from '../../src/job/config.js';
@@ -48,7 +52,7 @@ interface Fixture {
   fs: FileSystem;
   hive: HiveClient;
   redis: Redis;
-  queue: Queue<PartitionAddJob>;
+  queue: Queue<HivePartitionAddJob>;
   registry: Registry;
   root: string;
   hourDir(hour: string): string;
@@ -127,7 +131,7 @@ async function setUp(): Promise<Fixture> {
   const fs = await openFileSystem(config.fileSystem);
   const hive = createHiveClient({ host: HIVE_HOST, port: HIVE_PORT, log: silent });
   const redis = new Redis(stack.redisUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue<PartitionAddJob>(uniqueName('mwingest-test-hive'), { connection: redis });
+  const queue = new Queue<HivePartitionAddJob>(uniqueName('mwingest-test-hive'), { connection: redis });
   const template = compilePathTemplate(config.output.pathTemplate);
   const vars = { root: config.output.root, topic: TOPIC, name: 'CirrusSearchRequestSet' };
   const fixture: Fixture = {
@@ -194,7 +198,7 @@ async function announce(fixture: Fixture, hour: string, jobId = partitionJobId(T
 }
 
 function startWorker(fixture: Fixture) {
-  return startPartitionWorker({
+  return startHivePartitionWorker({
     loaded: fixture.loaded,
     fs: fixture.fs,
     hive: fixture.hive,
@@ -214,7 +218,7 @@ async function waitFor(
   const deadline = Date.now() + timeoutMs;
   while (!(await done())) {
     if (Date.now() > deadline) {
-      const status = await partitionQueueStatus(fixture.queue);
+      const status = await hivePartitionQueueStatus(fixture.queue);
       assert.fail(`timed out waiting for ${what}; queue: ${JSON.stringify(status)}`);
     }
     await sleep(250);
@@ -373,7 +377,7 @@ describe('Hive partition adds against the real HiveServer2', () => {
         );
         return jobs.every((job) => (job?.attemptsMade ?? 0) >= 1);
       });
-      const down = await partitionQueueStatus(fixture.queue);
+      const down = await hivePartitionQueueStatus(fixture.queue);
       assert.deepEqual(
         down.pending.map((item) => item.hour),
         [second, third],
@@ -401,7 +405,7 @@ describe('Hive partition adds against the real HiveServer2', () => {
       await announce(fixture, fourth);
       await announce(fixture, fifth);
       await waitFor('the fifth hour', fixture, completed(fixture, 4));
-      const gap = await partitionQueueStatus(fixture.queue);
+      const gap = await hivePartitionQueueStatus(fixture.queue);
       assert.deepEqual(
         gap.pending.map((item) => [item.hour, /never announced complete/.test(item.reason ?? '')]),
         [[fourth, true]],

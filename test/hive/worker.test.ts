@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { isMwiError, MwiError } from '../../src/errors.js';
 import { LocalFileSystem } from '../../src/hdfs/local.js';
 import type { HiveClient, HiveResult } from '../../src/hive/client.js';
-import type { PartitionAddJob } from '../../src/hive/queue.js';
+import type { HivePartitionAddJob } from '../../src/hive/queue.js';
 import { addPartitionStatement } from '../../src/hive/statement.js';
 import { addPartition, partitionJobChecker } from '../../src/hive/worker.js';
 import { parseHourKey } from '../../src/hours/hour.js';
@@ -31,8 +31,8 @@ function jobOf(fileSystem: unknown): LoadedJob {
   return { config, path: '/jobs/analytics.json', baseDir: '/jobs' };
 }
 
-/** What the announcer queues for a topic and hour (src/partitions/announcer.ts). */
-function announced(topic: string, hour: string): PartitionAddJob {
+/** What the announcer queues for a topic and hour (src/ingest/announcer.ts). */
+function announced(topic: string, hour: string): HivePartitionAddJob {
   const bucket = parseHourKey(hour);
   const name = topic.slice(topic.indexOf('_') + 1);
   const location = `/wmf/data/raw/mediawiki/${topic}/hourly/${hour.slice(0, 4)}/${hour.slice(5, 7)}/${hour.slice(8, 10)}/${hour.slice(11)}`;

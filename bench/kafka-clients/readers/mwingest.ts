@@ -1,5 +1,5 @@
 /**
- * The project's own seam (src/ingest/kafka.ts, librdkafka underneath): `KafkaSource.read` of each
+ * The project's own seam (src/kafka/open.ts, librdkafka underneath): `KafkaSource.read` of each
  * partition's range, all partitions at once, exactly as the ingest calls it.
  */
 import { openKafkaSource } from '../../../src/kafka/open.js';

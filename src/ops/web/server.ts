@@ -6,7 +6,7 @@ import { Queue } from 'bullmq';
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { describeError } from '../../errors.js';
-import { hiveQueueName, type PartitionAddJob } from '../../hive/queue.js';
+import { type HivePartitionAddJob, hiveQueueName } from '../../hive/queue.js';
 import { openRunResources, type RunResources } from '../../ingest/run.js';
 import type { LoadedJob } from '../../job/config.js';
 import { listenOn } from '../../listen.js';
@@ -56,7 +56,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
         const name = loaded.config.name;
         const runs = new Queue(runsQueueName(name), { connection });
         const partitions = new Queue(partitionsQueueName(name), { connection });
-        const hive = new Queue<PartitionAddJob>(hiveQueueName(name), { connection });
+        const hive = new Queue<HivePartitionAddJob>(hiveQueueName(name), { connection });
         opened.push({
           resources,
           sources: {

@@ -16,7 +16,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { type Browser, chromium } from 'playwright-core';
-import { hiveQueueName, type PartitionAddJob } from '../../../src/hive/queue.js';
+import { type HivePartitionAddJob, hiveQueueName } from '../../../src/hive/queue.js';
 import { HOUR_MS, hourKey, hourOf } from '../../../src/hours/hour.js';
 import { startWebServer, type WebServer } from '../../../src/ops/web/server.js';
 import { lastRuns } from '../../../src/scheduler/run-flow-state.js';
@@ -93,12 +93,15 @@ after(async () => {
 /** Completes the partition adds of H−5 … H−3, fails the first topic's H−3 for good, leaves H−2 queued. */
 async function settleHiveQueue(testJob: TestJob): Promise<void> {
   const connection = testJob.redis.duplicate();
-  const hive = new Worker<PartitionAddJob>(hiveQueueName(testJob.name), null, { connection, autorun: false });
+  const hive = new Worker<HivePartitionAddJob>(hiveQueueName(testJob.name), null, {
+    connection,
+    autorun: false,
+  });
   const token = 'web-test';
-  const later: Job<PartitionAddJob>[] = [];
+  const later: Job<HivePartitionAddJob>[] = [];
   try {
     for (;;) {
-      const next = (await hive.getNextJob(token)) as Job<PartitionAddJob> | undefined;
+      const next = (await hive.getNextJob(token)) as Job<HivePartitionAddJob> | undefined;
       if (next === undefined) break;
       if (next.data.hour >= hour(-2)) later.push(next);
       else if (next.data.topic === testJob.topics[0] && next.data.hour === hour(-3)) {
