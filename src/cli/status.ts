@@ -33,15 +33,7 @@ Hive partition add failed for good, 2 usage or job definition error.`,
         connection: resources.redis,
       });
       try {
-        const status = await collectJobStatus({
-          loaded,
-          fs: resources.fs,
-          paths: resources.paths,
-          source: resources.source,
-          redis: resources.redis,
-          runs,
-          hive,
-        });
+        const status = await collectJobStatus({ ...resources, runs, hive });
         process.stdout.write(`${options.json ? JSON.stringify(status, null, 2) : formatJobStatus(status)}\n`);
         const failed =
           status.lastRuns.lastStatus === 'failed' || (status.partitionJobs?.counts.failed ?? 0) > 0;

@@ -32,15 +32,7 @@ export function startJobGauges(options: {
   const hive = new Queue<HivePartitionAddJob>(hiveQueueName(jobName), { connection });
   let refreshing: Promise<JobStatus> | undefined;
   const refresh = (): Promise<JobStatus> => {
-    refreshing ??= collectJobStatus({
-      loaded,
-      fs: resources.fs,
-      paths: resources.paths,
-      source: resources.source,
-      redis: connection,
-      runs,
-      hive,
-    })
+    refreshing ??= collectJobStatus({ ...resources, runs, hive })
       .then((status) => {
         metrics.applyStatus(status);
         return status;

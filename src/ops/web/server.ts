@@ -59,15 +59,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
         const hive = new Queue<HivePartitionAddJob>(hiveQueueName(name), { connection });
         opened.push({
           resources,
-          sources: {
-            loaded,
-            fs: resources.fs,
-            paths: resources.paths,
-            source: resources.source,
-            redis: connection,
-            runs,
-            hive,
-          },
+          sources: { ...resources, runs, hive },
           queues: [runs, partitions, hive],
         });
       }
