@@ -28,7 +28,7 @@ import { quietLog } from '../../support/ingest.js';
 const CHROMIUM = process.env.MWINGEST_CHROMIUM ?? '/usr/bin/chromium';
 const outputDir = join(
   process.env.MWINGEST_TEST_OUTPUT ??
-    join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tmp', 'test-output'),
+    join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'tmp', 'test-output'),
   'web',
 );
 
