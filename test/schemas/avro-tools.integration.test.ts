@@ -47,6 +47,8 @@ const registries = {
 };
 
 interface Batch {
+  /** Which registry: both hold Wikimedia's ApiAction and CirrusSearchRequestSet revisions. */
+  label: string;
   entry: SchemaEntry;
   codec: MessageCodec;
   messages: Buffer[];
@@ -72,15 +74,16 @@ function batches(): Batch[] {
                 : randomValue(entry.type, random);
           messages.push(codec.encode(entry.revision, record));
         }
-        out.push({ entry, codec, messages });
+        out.push({ label, entry, codec, messages });
       }
     }
   }
   return out;
 }
 
-async function fragToJson(jar: string, entry: SchemaEntry, bodies: Buffer[]): Promise<unknown[]> {
-  const input = join(temp, `${entry.name}-${entry.revision}.bin`);
+async function fragToJson(jar: string, batch: Batch, bodies: Buffer[]): Promise<unknown[]> {
+  const { entry } = batch;
+  const input = join(temp, `${batch.label}-${entry.name}-${entry.revision}.bin`);
   await writeFile(input, Buffer.concat(bodies));
   const { stdout } = await execFileAsync(
     'java',
@@ -116,7 +119,7 @@ test('avro-tools fragtojson decodes every body exactly as we do, for every revis
           batch,
           java: await fragToJson(
             jar,
-            batch.entry,
+            batch,
             batch.messages.map((m) => m.subarray(9)),
           ),
         });

@@ -132,7 +132,7 @@ describe('decode', () => {
         withHeader(131800000000n, editV10Body()),
         {},
         'UNKNOWN_REVISION',
-        /schemas there: EditAttempt, SearchSatisfaction/,
+        /schemas there: ApiAction, CirrusSearchRequestSet, EditAttempt, SearchSatisfaction/,
       ],
       [
         'unknown reader',

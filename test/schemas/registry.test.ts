@@ -26,7 +26,12 @@ test("the project's registry loads cleanly from the default root", async () => {
   assert.equal(defaultRegistryRoot(), join(import.meta.dirname, '..', '..', 'event-schemas'));
   const registry = await SchemaRegistry.load(defaultRegistryRoot(), { strict: true });
   assert.deepEqual(registry.problems, []);
-  assert.deepEqual(registry.names(), ['EditAttempt', 'SearchSatisfaction']);
+  assert.deepEqual(registry.names(), [
+    'ApiAction',
+    'CirrusSearchRequestSet',
+    'EditAttempt',
+    'SearchSatisfaction',
+  ]);
   assert.deepEqual(
     registry.revisions('EditAttempt').map((e) => [e.revision, e.version, e.createdAt]),
     [
