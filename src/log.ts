@@ -1,4 +1,5 @@
 import { type Logger, pino } from 'pino';
+import { maskSecrets } from './secrets.js';
 
 /**
  * Structured JSON logs on stderr (stdout is for command output and reports).
@@ -16,6 +17,8 @@ export function createLogger(name: string, level = process.env.MWINGEST_LOG_LEVE
         paths: ['*.password', '*.sasl.password', '*.token', '*.delegationToken', 'password', 'token'],
         censor: '[redacted]',
       },
+      // …and no value a job took from the environment, wherever it appears in the line.
+      hooks: { streamWrite: maskSecrets },
     },
     pino.destination({ fd: 2, sync: true }),
   );

@@ -5,12 +5,16 @@ import { MwiError } from '../errors.js';
 import { compilePathTemplate } from '../hours/path-template.js';
 import { checkTimestampFormat } from '../hours/timestamp.js';
 import { defaultRegistryRoot } from '../schemas/registry.js';
+import { type EnvUse, expandEnv, hideEnvValues } from './env.js';
+import { registerSecret } from '../secrets.js';
 
 /**
  * A job definition (`jobs/<name>.json`): the counterpart of a Camus properties file.
  * Every field is validated on load; an error names the key, the bad value and what is expected.
  * Relative paths in a job file are relative to the job file's own directory.
- * Secrets are never written in the file: they are named by environment variable (`…Env`).
+ * Secrets are never written in the file: they are named by environment variable (`…Env`), or
+ * any string value takes them from the environment with `${env:NAME}` (src/job/env.ts); such values
+ * are never printed, here or anywhere else (src/secrets.ts).
  */
 
 const hostPort = z
@@ -286,24 +290,32 @@ export function topicMatcher(job: JobConfig, override?: string): (topic: string)
   return (topic) => include.test(topic) && !(exclude?.test(topic) ?? false);
 }
 
-/** Validates a parsed job object; `source` names it in errors. */
-export function parseJobConfig(value: unknown, source: string): JobConfig {
+/**
+ * Validates a parsed job object; `source` names it in errors. `fromEnv`: the values substituted
+ * from the environment, shown in errors as the `${env:NAME}` they came from, never as themselves.
+ */
+export function parseJobConfig(value: unknown, source: string, fromEnv: readonly EnvUse[] = []): JobConfig {
   const result = jobSchema.safeParse(value);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => `  ${formatIssue(issue, value)}`);
+  const hide = (text: string) => hideEnvValues(text, fromEnv);
+  const lines = result.error.issues.map((issue) => `  ${hide(formatIssue(issue, value))}`);
   throw new MwiError(
     'MWI_CONFIG_INVALID',
     `${source} is not a valid job definition:\n${lines.join('\n')}\nSee jobs/README.md for every key and its default.`,
     {
       details: {
         source,
-        issues: result.error.issues.map((issue) => ({ key: keyOf(issue.path), message: issue.message })),
+        issues: result.error.issues.map((issue) => ({
+          key: keyOf(issue.path),
+          message: hide(issue.message),
+        })),
       },
     },
   );
 }
 
-export async function loadJob(path: string): Promise<LoadedJob> {
+/** Reads, substitutes `${env:NAME}` from `env`, and validates a job file. */
+export async function loadJob(path: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedJob> {
   const absolute = resolve(path);
   let text: string;
   try {
@@ -325,7 +337,18 @@ export async function loadJob(path: string): Promise<LoadedJob> {
       },
     );
   }
-  return { config: parseJobConfig(json, path), path: absolute, baseDir: dirname(absolute) };
+  const expanded = expandEnv(json, path, env);
+  for (const use of expanded.uses) {
+    registerSecret(use.value, `\${env:${use.variable}}`);
+    // A URL is also shown by its host (`webhdfs://host:port`): hide that form too.
+    const host = URL.canParse(use.value) ? new URL(use.value).host : '';
+    if (host !== '') registerSecret(host, `\${env:${use.variable}}`);
+  }
+  return {
+    config: parseJobConfig(expanded.value, path, expanded.uses),
+    path: absolute,
+    baseDir: dirname(absolute),
+  };
 }
 
 /** Resolves a path from a job file against the job file's directory. */

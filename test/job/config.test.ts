@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${env:NAME} is the job-file syntax under test, not a template
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import {
   secretFromEnv,
   topicMatcher,
 } from '../../src/job/config.js';
+import { maskSecrets } from '../../src/secrets.js';
 
 const minimal = {
   name: 'demo',
@@ -180,5 +182,61 @@ describe('job definitions: Hive connection', () => {
       (error) =>
         isMwiError(error, 'MWI_CONFIG_INVALID') && /hive\.server: expected "host:port"/.test(error.message),
     );
+  });
+});
+
+describe('job definitions: ${env:NAME} values', () => {
+  async function jobWith(fields: object): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'mwingest-job-env-'));
+    const path = join(dir, 'job.json');
+    await writeFile(path, JSON.stringify({ ...minimal, ...fields }));
+    return path;
+  }
+
+  test('loadJob substitutes before validating, and registers each value as a secret', async () => {
+    const path = await jobWith({
+      fileSystem: { type: 'hdfs', url: '${env:NN_URL}', delegationTokenEnv: 'HDFS_TOKEN' },
+      hive: { user: 'svc-${env:CLUSTER}' },
+    });
+    const loaded = await loadJob(path, {
+      NN_URL: 'http://an-master1001.eqiad.wmnet:50070',
+      CLUSTER: 'eqiad',
+    });
+    assert.deepEqual(loaded.config.fileSystem, {
+      type: 'hdfs',
+      url: 'http://an-master1001.eqiad.wmnet:50070',
+      user: 'hdfs',
+      delegationTokenEnv: 'HDFS_TOKEN',
+    });
+    assert.equal(loaded.config.hive.user, 'svc-eqiad');
+    assert.equal(maskSecrets('at http://an-master1001.eqiad.wmnet:50070/'), 'at ${env:NN_URL}/');
+    // a URL's host is how a file system describes itself: hidden too
+    assert.equal(
+      maskSecrets('webhdfs://an-master1001.eqiad.wmnet:50070 as hdfs'),
+      'webhdfs://${env:NN_URL} as hdfs',
+    );
+    assert.equal(maskSecrets('user svc-eqiad'), 'user svc-${env:CLUSTER}');
+  });
+
+  test('an unset variable is a config error naming the key, the variable and what to export', async () => {
+    const path = await jobWith({ fileSystem: { type: 'hdfs', url: '${env:NN_URL}' } });
+    await assert.rejects(
+      loadJob(path, {}),
+      (error) =>
+        isMwiError(error, 'MWI_CONFIG_INVALID') &&
+        /fileSystem\.url: \$\{env:NN_URL\} names the environment variable NN_URL, which is not set or empty; export NN_URL/.test(
+          error.message,
+        ),
+    );
+  });
+
+  test('a substituted value that fails validation is shown as its ${env:NAME}, in the text and the details', async () => {
+    const path = await jobWith({ kafka: { brokers: ['${env:BROKER}'] } });
+    await assert.rejects(loadJob(path, { BROKER: 'no-port-s3cret' }), (error) => {
+      assert.ok(isMwiError(error, 'MWI_CONFIG_INVALID'));
+      assert.match(error.message, /kafka\.brokers\[0\]: expected "host:port".*\(got "\$\{env:BROKER\}"\)/);
+      assert.doesNotMatch(JSON.stringify({ message: error.message, ...error.toJSON() }), /s3cret/);
+      return true;
+    });
   });
 });
