@@ -19,7 +19,11 @@ export function demoCommand(): Command {
         'the real Kafka and Redis that `scripts/stack up` starts: produces messages of every revision of the\n' +
         "project's EditAttempt and SearchSatisfaction schemas over the last hours, about 1% malformed on purpose,\n" +
         'runs `mwingest run --job jobs/demo.json`, then shows the hour directories, the run report and the\n' +
-        'queued Hive partition-add jobs. Starts clean each time unless --keep is given.',
+        'queued Hive partition-add jobs. Starts clean each time unless --keep is given.\n\n' +
+        'With --job, the same for any job on the local stack: the topics are the registry schemas the job\n' +
+        'ingests. `--job jobs/analytics.local.json` runs the production job (jobs/analytics.json) with its\n' +
+        "real ApiAction and CirrusSearchRequestSet schemas against the stack's HDFS; `scripts/demo --analytics`\n" +
+        'does that, then adds the Hive partitions and queries them.',
     )
     .option('-j, --job <file>', 'the demo job definition', join(projectRoot, 'jobs', 'demo.json'))
     .option('--messages <n>', 'messages per topic', positiveInt, 3000)

@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -7,7 +8,7 @@ import { type HivePartitionAddJob, hiveQueueName } from '../hive/queue.js';
 import { HOUR_MS } from '../hours/hour.js';
 import { compilePathTemplate } from '../hours/path-template.js';
 import type { RunReport } from '../ingest/run-report.js';
-import { type LoadedJob, registryRootOf } from '../job/config.js';
+import { type LoadedJob, registryRootOf, topicMatcher } from '../job/config.js';
 import { openJobFileSystem, redisClient, redisPrefixOf } from '../job/context.js';
 import { kafkaConnectionOf } from '../job/kafka-connection.js';
 import { openKafkaSink } from '../kafka/open.js';
@@ -49,9 +50,24 @@ export interface DemoResult {
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const { loaded, out } = options;
   const { config } = loaded;
-  const topics = ['mediawiki_EditAttempt', 'mediawiki_SearchSatisfaction'];
   const partitions = options.partitions ?? 3;
   const registry = await SchemaRegistry.load(registryRootOf(loaded));
+  // The job's topics: one per registry schema it ingests (jobs/demo.json: EditAttempt, SearchSatisfaction).
+  const ingests = topicMatcher(config);
+  const topics = registry
+    .names()
+    .map((name) => `mediawiki_${name}`)
+    .filter(ingests);
+  if (topics.length === 0) {
+    throw new MwiError(
+      'MWI_CONFIG_INVALID',
+      `${loaded.path}: topics.include takes no schema of the registry at ${registry.root}; the demo has nothing to produce`,
+    );
+  }
+  const template = compilePathTemplate(config.output.pathTemplate);
+  const datasetRoots = topics.map((topic) =>
+    template.datasetRoot({ root: config.output.root, topic, name: schemaNameOfTopic(topic) }),
+  );
   const codec = new MessageCodec(registry);
   const fs = await openJobFileSystem(loaded);
   const redis = redisClient(options.redisUrl, { lazyConnect: true });
@@ -70,10 +86,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     try {
       if (!options.keep) {
         out(
-          `starting clean: deleting topics ${topics.join(', ')}, ${fs.description}${config.output.root} and the demo's queues`,
+          `starting clean: deleting topics ${topics.join(', ')}, their directories under ${fs.description}${config.output.root} and the job's state and queues`,
         );
         for (const topic of topics) await sink.deleteTopic(topic).catch(() => undefined);
-        await fs.delete(config.output.root, { recursive: true });
+        for (const root of datasetRoots) await fs.delete(root, { recursive: true });
         await fs.delete(`${config.output.stateDir}/${config.name}`, { recursive: true });
         await new Queue(hiveQueueName(config.name), { connection: redis }).obliterate({ force: true });
         const keys = await redis.keys(`${redisPrefixOf(config.name)}:*`);
@@ -88,7 +104,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         messagesPerTopic: options.messagesPerTopic ?? 3000,
         fromMs: Math.floor(now / HOUR_MS) * HOUR_MS - hours * HOUR_MS,
         toMs: now - 60_000,
-        badRatio: 0.01,
+        // malformed on purpose, but well under the job's limit so the run still commits
+        badRatio: Math.min(0.01, config.limits.errorRatio / 2),
         seed: now % 100_000,
       });
       await produceAll(sink, messages);
@@ -104,7 +121,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       await sink.close();
     }
 
-    out('running the ingest: mwingest run --job jobs/demo.json');
+    out(`running the ingest: mwingest run --job ${relative(process.cwd(), loaded.path)}`);
     const report = await runJob(loaded, {
       log: options.log,
       ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
