@@ -28,7 +28,7 @@ import { parseEnv } from 'node:util';
 import { type Command, CommanderError } from 'commander';
 import { parse as parseShell } from 'shell-quote';
 import { buildProgram } from '../src/cli/program.js';
-import { type LoadedJob, loadJob } from '../src/ingest/job-config.js';
+import { type LoadedJob, loadJob } from '../src/job/config.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -1,5 +1,5 @@
 /**
- * Values a job took from the environment (`${env:NAME}`, see src/ingest/job-config.ts) are secrets:
+ * Values a job took from the environment (`${env:NAME}`, see src/job/config.ts) are secrets:
  * whatever mwingest prints or logs shows `${env:NAME}` in their place. The job loader registers
  * each one; the logger and the CLI's stdout and stderr pass their text through {@link maskSecrets}.
  *

@@ -5,8 +5,8 @@ import { MwiError } from '../errors.js';
 import { compilePathTemplate } from '../hours/path-template.js';
 import { checkTimestampFormat } from '../hours/timestamp.js';
 import { defaultRegistryRoot } from '../schemas/registry.js';
-import { type EnvUse, expandEnv, hideEnvValues } from './env.js';
 import { registerSecret } from '../secrets.js';
+import { type EnvUse, expandEnv, hideEnvValues } from './env.js';
 
 /**
  * A job definition (`jobs/<name>.json`): the counterpart of a Camus properties file.

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadJobForDocs } from '../../scripts/docs-check.js';
 import { isMwiError } from '../../src/errors.js';
-import { effectiveDataset, loadJob, resolveJobPath, topicMatcher } from '../../src/ingest/job-config.js';
-import { datasetTables } from '../../src/partitions/hive-ddl.js';
+import { datasetTables } from '../../src/hive/ddl.js';
+import { effectiveDataset, loadJob, resolveJobPath, topicMatcher } from '../../src/job/config.js';
 import { SchemaRegistry } from '../../src/schemas/registry.js';
 import { WMF_FIXTURES } from '../support/fixtures.js';
 
