@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { userInfo } from 'node:os';
 import { Queue } from 'bullmq';
 import { Command } from 'commander';
@@ -12,6 +12,7 @@ import { hiveIdentifier } from '../hive/statement.js';
 import { hivePartitionQueueStatus, startHivePartitionWorker } from '../hive/worker.js';
 import { type JobConfig, type LoadedJob, loadJob, registryRootOf, secretFromEnv } from '../job/config.js';
 import { openJobFileSystem, REDIS_URL_DEFAULT_HELP, redisClient } from '../job/context.js';
+import { registerCommonMetrics, serveMetrics } from '../ops/metrics.js';
 import { createLogger } from '../log.js';
 import { SchemaRegistry } from '../schemas/registry.js';
 import { port, positiveInt } from './arguments.js';
@@ -142,6 +143,7 @@ interface WorkerCli extends HiveConnectionCli {
   redis?: string;
   concurrency: number;
   metricsPort?: number;
+  metricsHost: string;
 }
 
 function workerCommand(): Command {
@@ -151,7 +153,12 @@ function workerCommand(): Command {
       .requiredOption('-j, --job <file>', 'job definition, e.g. jobs/demo.json')
       .option('--redis <url>', `Redis of the queue (${REDIS_URL_DEFAULT_HELP})`)
       .option('--concurrency <n>', 'partition adds at the same time', positiveInt, 1)
-      .option('--metrics-port <port>', 'serve Prometheus metrics on http://127.0.0.1:<port>/metrics', port),
+      .option(
+        '--metrics-port <port>',
+        'serve Prometheus metrics on http://<metrics-host>:<port>/metrics',
+        port,
+      )
+      .option('--metrics-host <host>', 'address the metrics server listens on', '127.0.0.1'),
   )
     .addHelpText(
       'after',
@@ -169,6 +176,7 @@ adds, then exit 0.`,
       const connection = redisClient(options.redis);
       const hive = openHive(options, log, loaded.config);
       const registry = new Registry();
+      const stopCommonMetrics = registerCommonMetrics(registry);
       const worker = startHivePartitionWorker({
         loaded,
         fs,
@@ -179,7 +187,8 @@ adds, then exit 0.`,
         registry,
       });
       let server: Server | undefined;
-      if (options.metricsPort !== undefined) server = await serveMetrics(registry, options.metricsPort);
+      if (options.metricsPort !== undefined)
+        server = await serveMetrics(registry, options.metricsPort, options.metricsHost);
       log.info(
         { queue: hiveQueueName(loaded.config.name), hive: hive.address, fs: fs.description },
         'hive partition worker running',
@@ -188,32 +197,11 @@ adds, then exit 0.`,
       log.info({ signal }, 'stopping: finishing the running partition adds');
       await worker.close();
       server?.close();
+      stopCommonMetrics();
       await hive.close();
       await fs.close();
       connection.disconnect();
     });
-}
-
-async function serveMetrics(registry: Registry, port: number): Promise<Server> {
-  const server = createServer((request, response) => {
-    if (request.url !== '/metrics') {
-      response.writeHead(404).end('only /metrics here\n');
-      return;
-    }
-    registry.metrics().then(
-      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (error: unknown) => response.writeHead(500).end(`${describeError(error)}\n`),
-    );
-  });
-  server.listen(port, '127.0.0.1');
-  try {
-    await once(server, 'listening');
-  } catch (error) {
-    throw new MwiError('MWI_USAGE', `cannot serve metrics on 127.0.0.1:${port}: ${describeError(error)}`, {
-      cause: error,
-    });
-  }
-  return server;
 }
 
 interface StatusCli {

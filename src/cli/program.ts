@@ -1,3 +1,4 @@
+import { VERSION } from '../version.js';
 import { Command } from 'commander';
 
 // Each subcommand lives in its own module, loaded only when it is the one asked for (all of them for
@@ -25,7 +26,7 @@ export async function buildProgram(asked?: string): Promise<Command> {
     .description(
       'Ingest MediaWiki Avro log events from Kafka into hourly HDFS directories and register them in Hive.',
     )
-    .version(process.env.npm_package_version ?? '0.1.0')
+    .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   const wanted =

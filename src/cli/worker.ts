@@ -91,6 +91,7 @@ Examples:
       await gauges.stop();
       await worker.close();
       server?.close();
+      metrics.close();
     });
 }
 

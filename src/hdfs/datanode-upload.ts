@@ -1,6 +1,7 @@
 import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { MwiError } from '../errors.js';
+import { timeRequest, webhdfsRequests } from '../request-timing.js';
 import { type CallContext, httpError, networkError } from './webhdfs-errors.js';
 import { serverOf } from './webhdfs-http.js';
 
@@ -63,7 +64,8 @@ export class DataNodeUpload {
         if (!this.responding) this.fail(this.networkError(error), reject);
       });
     });
-    this.answer.catch(() => undefined); // observed through write/ready/finish
+    const op = method === 'PUT' ? 'CREATE' : 'APPEND';
+    timeRequest(webhdfsRequests, { op, server: 'datanode' }, this.answer).catch(() => undefined); // observed through write/ready/finish
   }
 
   /**

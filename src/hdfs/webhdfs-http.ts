@@ -1,5 +1,6 @@
 import pRetry from 'p-retry';
 import { MwiError } from '../errors.js';
+import { timeRequest, webhdfsRequests } from '../request-timing.js';
 import {
   type CallContext,
   callError,
@@ -79,6 +80,20 @@ export class WebHdfsHttp {
     init: { method: Method; redirect?: RequestInit['redirect'] },
     context: CallContext,
     timeoutMs = this.settings.requestTimeoutMs,
+  ): Promise<Response> {
+    const op = new URL(url).searchParams.get('op') ?? 'unknown';
+    return timeRequest(
+      webhdfsRequests,
+      { op, server: 'namenode' },
+      this.exchange(url, init, context, timeoutMs),
+    );
+  }
+
+  private async exchange(
+    url: string,
+    init: { method: Method; redirect?: RequestInit['redirect'] },
+    context: CallContext,
+    timeoutMs: number,
   ): Promise<Response> {
     const signal = AbortSignal.timeout(timeoutMs);
     let response: Response;

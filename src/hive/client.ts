@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import hive from 'hive-driver';
 import type { Logger } from 'pino';
 import { describeError, MwiError } from '../errors.js';
+import { hiveRequests, hqlKind, timeRequest } from '../request-timing.js';
 
 /**
  * Runs HQL against HiveServer2 over its Thrift binary protocol (the `hive-driver` package: the
@@ -114,7 +115,11 @@ class ThriftHiveClient implements HiveClient {
     this.log = options.log;
   }
 
-  async execute(statement: string): Promise<HiveResult> {
+  execute(statement: string): Promise<HiveResult> {
+    return timeRequest(hiveRequests, { op: hqlKind(statement) }, this.executeStatement(statement));
+  }
+
+  private async executeStatement(statement: string): Promise<HiveResult> {
     const shown = statement.length > 300 ? `${statement.slice(0, 300)}…` : statement;
     const started = Date.now();
     const connection = await this.connection();

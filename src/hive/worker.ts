@@ -27,7 +27,7 @@ import { hiveIdentifier, hivePartitionValues, hiveString, partitionSpec } from '
  * Every step is idempotent, so a redelivered job (BullMQ delivers at least once) or a rerun after
  * Hive lost its metastore does no harm. A failed step fails the attempt: BullMQ retries it with the
  * queue's backoff (20 attempts, exponential from 30 s), each failure counts in
- * `mwingest_hive_partition_add_failures_total{job,table}` and is logged with its reason, and after
+ * `mwingest_hive_partition_add_failures_total{ingest_job,table}` and is logged with its reason, and after
  * the last attempt the job stays in the failed set with that reason (`mwingest hive status`).
  * Hours are independent jobs: a later hour succeeding never completes, removes or skips an earlier
  * one that is still failing, and `_SUCCESS` is written only by the job of its own hour.
@@ -65,14 +65,14 @@ export interface PartitionWorker {
 }
 
 export interface PartitionMetrics {
-  failures: Counter<'job' | 'table'>;
-  added: Counter<'job' | 'table'>;
+  failures: Counter<'ingest_job' | 'table'>;
+  added: Counter<'ingest_job' | 'table'>;
 }
 
 export function partitionMetrics(registry: Registry = defaultRegistry): PartitionMetrics {
   const counter = (name: string, help: string) =>
-    (registry.getSingleMetric(name) as Counter<'job' | 'table'> | undefined) ??
-    new Counter({ name, help, labelNames: ['job', 'table'], registers: [registry] });
+    (registry.getSingleMetric(name) as Counter<'ingest_job' | 'table'> | undefined) ??
+    new Counter({ name, help, labelNames: ['ingest_job', 'table'], registers: [registry] });
   return {
     failures: counter(
       'mwingest_hive_partition_add_failures_total',
@@ -105,7 +105,7 @@ export function startHivePartitionWorker(options: PartitionWorkerOptions): Parti
     { connection: options.connection, concurrency: options.concurrency ?? 1, autorun: true },
   );
   worker.on('completed', (job, result) => {
-    metrics.added.inc({ job: jobName, table: result.table });
+    metrics.added.inc({ ingest_job: jobName, table: result.table });
     log.info(
       { hour: result.hour, table: result.table, location: result.location, attempt: job.attemptsMade },
       result.successWritten
@@ -116,7 +116,7 @@ export function startHivePartitionWorker(options: PartitionWorkerOptions): Parti
   worker.on('failed', (job, error) => {
     if (job === undefined) return;
     const table = tableLabel(job.data);
-    metrics.failures.inc({ job: jobName, table });
+    metrics.failures.inc({ ingest_job: jobName, table });
     const attempts = job.opts.attempts ?? 1;
     const final = error instanceof UnrecoverableError || job.attemptsMade >= attempts;
     const fields = {

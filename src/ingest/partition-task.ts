@@ -74,6 +74,8 @@ export interface PartitionResult {
   lateHours: Record<string, number>;
   revisions: Record<string, number>;
   bytesRead: number;
+  /** Bytes of the hour files committed (error files not included). */
+  bytesWritten: number;
   reachedMs: number | null;
   /** The committed offset equals the high watermark snapshot. */
   caughtUp: boolean;
@@ -132,10 +134,10 @@ export async function ingestPartition(
     checking(ctx, task, progress);
     const manifest = await writingManifest(ctx, task, progress, files);
     await committing(ctx, manifest);
-    return resultOf(ctx, task, progress, 'committed', files.length);
+    return resultOf(ctx, task, progress, 'committed', files);
   } catch (error) {
     await abandon(ctx, task, progress);
-    const result = resultOf(ctx, task, progress, 'failed', 0);
+    const result = resultOf(ctx, task, progress, 'failed');
     result.error = {
       code: isMwiError(error) ? error.code : 'MWI_INTERNAL',
       message: describeError(error),
@@ -179,7 +181,7 @@ function planning(
         'to accept the loss and continue from the earliest offset.';
       const progress = emptyProgress(ctx, task, start, start, counts, reachedMs);
       progress.expiredRange = expiredRange;
-      const result = resultOf(ctx, task, progress, 'failed', 0);
+      const result = resultOf(ctx, task, progress, 'failed');
       result.error = { code: 'MWI_OFFSETS_EXPIRED', message, canRetry: false };
       ctx.log.error({ topic: task.topic, partition: task.partition, expiredRange }, message);
       return { result };
@@ -198,7 +200,7 @@ function planning(
   progress.start = start - BigInt(counts.expired);
   progress.expected = start;
   if (expiredRange) progress.expiredRange = expiredRange;
-  if (start >= end && counts.expired === 0) return { result: resultOf(ctx, task, progress, 'up-to-date', 0) };
+  if (start >= end && counts.expired === 0) return { result: resultOf(ctx, task, progress, 'up-to-date') };
   return { progress };
 }
 
@@ -579,7 +581,7 @@ function resultOf(
   task: PartitionTask,
   progress: Progress,
   status: PartitionStatus,
-  files: number,
+  files: readonly ManifestFile[] = [],
 ): PartitionResult {
   return {
     topic: task.topic,
@@ -591,11 +593,12 @@ function resultOf(
     counts: { ...progress.counts },
     equation: equationOf(progress),
     ...(progress.expiredRange ? { expiredRange: progress.expiredRange } : {}),
-    files,
+    files: files.length,
     hours: progress.hourCounts,
     lateHours: progress.lateHours,
     revisions: revisionCounts(progress),
     bytesRead: progress.bytesRead,
+    bytesWritten: files.reduce((sum, file) => (file.kind === 'data' ? sum + file.bytes : sum), 0),
     reachedMs: progress.reachedMs,
     caughtUp: status !== 'failed' && progress.end === task.endOffset,
     token: ctx.lease.token,
@@ -618,6 +621,7 @@ export function failedBeforeStart(task: PartitionTask, error: unknown): Partitio
     lateHours: {},
     revisions: {},
     bytesRead: 0,
+    bytesWritten: 0,
     reachedMs: null,
     caughtUp: false,
     token: 0,

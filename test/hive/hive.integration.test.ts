@@ -16,6 +16,7 @@ import { createHiveClient, type HiveClient } from '../../src/hive/client.js';
 import { type DatasetTable, datasetTables } from '../../src/hive/ddl.js';
 import { type HivePartitionAddJob, partitionJobId } from '../../src/hive/queue.js';
 import { addPartitionStatement, hivePartitionValues } from '../../src/hive/statement.js';
+import { registerCommonMetrics } from '../../src/ops/metrics.js';
 import {
   hivePartitionQueueStatus,
   partitionMetrics,
@@ -27,6 +28,7 @@ import { type LoadedJob, parseJobConfig } from '../../src/job/config.js';
 import { SchemaRegistry } from '../../src/schemas/registry.js';
 import { createAvroContainerWriter } from '../../src/writers/avro-container.js';
 import { cirrusRecord, seededRandom, WMF_FIXTURES } from '../schemas/realistic-records.js';
+import { parseExposition, sampleValue } from '../support/prometheus.js';
 import { requireStack, stackConfig, uniqueName } from '../support/stack.js';
 
 /**
@@ -297,12 +299,24 @@ describe('Hive partition adds against the real HiveServer2', () => {
     await writeHour(fixture, '2016-03-01T23', 2, false);
     for (const hour of complete) await announce(fixture, hour);
 
+    const timings = new Registry();
+    const stopTimings = registerCommonMetrics(timings, { processMetrics: false });
     const worker = startWorker(fixture);
     try {
       await waitFor('three partition adds', fixture, completed(fixture, 3));
     } finally {
       await worker.close();
+      stopTimings();
     }
+    const samples = parseExposition(await timings.metrics());
+    assert.equal(
+      sampleValue(samples, 'mwingest_hive_request_duration_seconds_count', {
+        op: 'ALTER TABLE',
+        outcome: 'success',
+      }),
+      3,
+      'each partition add is one timed ALTER TABLE',
+    );
 
     assert.deepEqual(await partitions(fixture), complete.map(partitionName));
     for (const hour of complete) {

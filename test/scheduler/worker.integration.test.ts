@@ -20,7 +20,9 @@ import { createIngestMetrics } from '../../src/ops/metrics.js';
 import { lastRuns, partitionsQueueName } from '../../src/scheduler/run-flow-state.js';
 import { triggerRun } from '../../src/scheduler/schedule.js';
 import { startIngestWorker } from '../../src/scheduler/worker.js';
-import { quietLog } from '../support/ingest.js';
+import { VERSION } from '../../src/version.js';
+import { listFilesRecursively, quietLog } from '../support/ingest.js';
+import { parseExposition, sampleValue } from '../support/prometheus.js';
 import {
   assertExactlyProduced,
   assertSingleOwnerChains,
@@ -47,24 +49,8 @@ after(async () => {
 async function scrape(
   url: string,
 ): Promise<(name: string, labels?: Record<string, string>) => number | undefined> {
-  const text = await (await fetch(url)).text();
-  const series = text
-    .split('\n')
-    .filter((line) => line !== '' && !line.startsWith('#'))
-    .map((line) => {
-      const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-      if (match === null) throw new Error(`not a Prometheus sample line: ${line}`);
-      const labels = Object.fromEntries(
-        [...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]),
-      );
-      return { name: match[1]!, labels, value: Number(match[3]) };
-    });
-  return (name, labels = {}) => {
-    const found = series.filter(
-      (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-    );
-    return found.length === 0 ? undefined : found.reduce((sum, s) => sum + s.value, 0);
-  };
+  const samples = parseExposition(await (await fetch(url)).text());
+  return (name, labels) => sampleValue(samples, name, labels);
 }
 
 describe('mwingest worker', () => {
@@ -115,6 +101,25 @@ describe('mwingest worker', () => {
     assert.equal(await metric('mwingest_last_run_succeeded'), 1);
     assert.equal(await metric('mwingest_consumer_lag_seconds'), 0, 'caught up: no lag in seconds');
     assert.ok((await metric('mwingest_run_duration_seconds_count')) === 1);
+    const samples = parseExposition(await (await fetch(url)).text());
+    assert.deepEqual(
+      samples.filter((s) => 'job' in s.labels || 'instance' in s.labels),
+      [],
+      "Prometheus's own target labels are never ours",
+    );
+    assert.equal(sampleValue(samples, 'mwingest_build_info', { version: VERSION }), 1);
+    let avroBytes = 0;
+    for (const path of await listFilesRecursively(job.fs, job.loaded.config.output.root))
+      if (path.endsWith('.avro')) avroBytes += (await job.fs.stat(path))!.length;
+    assert.ok(avroBytes > 0);
+    assert.equal(sampleValue(samples, 'mwingest_bytes_written_total'), avroBytes, 'the hour files on HDFS');
+    const webhdfs = (labels: Record<string, string>) =>
+      sampleValue(samples, 'mwingest_webhdfs_request_duration_seconds_count', labels) ?? 0;
+    assert.ok(
+      webhdfs({ op: 'CREATE', server: 'datanode', outcome: 'success' }) >= 1,
+      'hour-file uploads timed',
+    );
+    assert.ok(webhdfs({ op: 'RENAME', server: 'namenode', outcome: 'success' }) >= 1, 'commit renames timed');
     assert.ok(
       (await metric('mwingest_hive_partition_jobs', { state: 'waiting' }))! > 0,
       'complete hours queued their partition adds',

@@ -62,6 +62,7 @@ function partition(errors: number): PartitionResult {
     lateHours: {},
     revisions: { [OLD]: 7, [NEW]: 3 },
     bytesRead: 1000,
+    bytesWritten: 800,
     reachedMs: null,
     caughtUp: true,
     token: 1,
