@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Verification tools a user of this field has: kcat (Debian) and avro-tools (Maven Central).
+# Verification tools a user of this field has: kcat (Debian), avro-tools (Maven Central) and
+# promtool (Debian's prometheus package; scripts/promtool fetches it on first use).
 # Not a service: `scripts/stack up` and `install` call install_tools before the components.
 
 AVRO_TOOLS_VERSION=${MWINGEST_AVRO_TOOLS_VERSION:-1.12.1}
@@ -12,6 +13,7 @@ install_tools() {
     # Debian names the package kcat (bookworm and later) or kafkacat (older releases)
     apt_install kcat || apt_install kafkacat || die "could not install kcat (Debian package kcat or kafkacat)"
   fi
+  "$STACK_D/../promtool" --version >/dev/null || die "could not install promtool (see scripts/promtool)"
   local fingerprint="avro-tools $AVRO_TOOLS_VERSION"
   if [ -f "$AVRO_TOOLS_JAR" ] && is_installed avro-tools "$fingerprint"; then return 0; fi
   require_command java openjdk-17-jre-headless
