@@ -218,6 +218,8 @@ export async function checkCommand(command: DocCommand, options: CheckOptions = 
     if (parsed === undefined) continue;
     for (const reference of parsed.files) {
       if (command.source === 'help' || isPlaceholderToken(reference.value)) continue;
+      // A production path (`/etc/mwingest/…`) on a line that says it needs a production host.
+      if (command.needs !== undefined && isAbsolute(reference.value)) continue;
       if (options.created?.some((file) => expandPath(root, file) === expandPath(root, reference.value)))
         continue;
       const path = reference.writes

@@ -12,8 +12,8 @@ import { hiveIdentifier } from '../hive/statement.js';
 import { hivePartitionQueueStatus, startHivePartitionWorker } from '../hive/worker.js';
 import { type JobConfig, type LoadedJob, loadJob, registryRootOf, secretFromEnv } from '../job/config.js';
 import { openJobFileSystem, REDIS_URL_DEFAULT_HELP, redisClient } from '../job/context.js';
-import { registerCommonMetrics, serveMetrics } from '../ops/metrics.js';
 import { createLogger } from '../log.js';
+import { registerCommonMetrics, serveMetrics } from '../ops/metrics.js';
 import { SchemaRegistry } from '../schemas/registry.js';
 import { port, positiveInt } from './arguments.js';
 

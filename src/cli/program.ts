@@ -1,5 +1,5 @@
-import { VERSION } from '../version.js';
 import { Command } from 'commander';
+import { VERSION } from '../version.js';
 
 // Each subcommand lives in its own module, loaded only when it is the one asked for (all of them for
 // the top-level help): `mwingest run` then never loads the web server, the Hive client or Parquet.

@@ -3,13 +3,13 @@ import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { describeError } from '../errors.js';
 import { listenOn } from '../listen.js';
-import type { WorkerMetrics } from '../scheduler/worker-metrics.js';
 import {
   HIVE_REQUESTS,
   type HiveRequestTiming,
   WEBHDFS_REQUESTS,
   type WebHdfsRequestTiming,
 } from '../request-timing.js';
+import type { WorkerMetrics } from '../scheduler/worker-metrics.js';
 import { VERSION } from '../version.js';
 import type { JobStatus } from './status.js';
 

@@ -16,7 +16,6 @@ import { createHiveClient, type HiveClient } from '../../src/hive/client.js';
 import { type DatasetTable, datasetTables } from '../../src/hive/ddl.js';
 import { type HivePartitionAddJob, partitionJobId } from '../../src/hive/queue.js';
 import { addPartitionStatement, hivePartitionValues } from '../../src/hive/statement.js';
-import { registerCommonMetrics } from '../../src/ops/metrics.js';
 import {
   hivePartitionQueueStatus,
   partitionMetrics,
@@ -25,6 +24,7 @@ import {
 import { hourStartMs, parseHourKey } from '../../src/hours/hour.js';
 import { compilePathTemplate } from '../../src/hours/path-template.js';
 import { type LoadedJob, parseJobConfig } from '../../src/job/config.js';
+import { registerCommonMetrics } from '../../src/ops/metrics.js';
 import { SchemaRegistry } from '../../src/schemas/registry.js';
 import { createAvroContainerWriter } from '../../src/writers/avro-container.js';
 import { cirrusRecord, seededRandom, WMF_FIXTURES } from '../schemas/realistic-records.js';

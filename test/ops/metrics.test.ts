@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, describe, test } from 'node:test';
 import { Registry } from 'prom-client';
-import { createIngestMetrics, registerCommonMetrics } from '../../src/ingest/metrics.js';
+import { createIngestMetrics, registerCommonMetrics } from '../../src/ops/metrics.js';
 import { hiveRequests, hqlKind, timeRequest, webhdfsRequests } from '../../src/request-timing.js';
 import {
   exercisedRegistry,

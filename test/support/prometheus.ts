@@ -5,10 +5,10 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import { Registry } from 'prom-client';
-import { createIngestMetrics } from '../../src/ingest/metrics.js';
+import { partitionMetrics } from '../../src/hive/worker.js';
 import type { PartitionResult } from '../../src/ingest/partition-task.js';
-import type { JobStatus } from '../../src/ingest/status.js';
-import { partitionMetrics } from '../../src/partitions/hive-worker.js';
+import { createIngestMetrics } from '../../src/ops/metrics.js';
+import type { JobStatus } from '../../src/ops/status.js';
 import { HIVE_REQUESTS, WEBHDFS_REQUESTS } from '../../src/request-timing.js';
 
 export interface Sample {
