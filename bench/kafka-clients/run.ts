@@ -1,20 +1,25 @@
 /**
  * Kafka client comparison on the real broker (docs/kafka-clients.md has the results and the decision).
  *
- *   npm run bench:kafka-clients -- [--records 1000000] [--size 600] [--runs 3] [--clients kcat,kafkajs,…] [--keep] [--out FILE]
+ *   npm run bench:kafka-clients -- [--apiaction 1000000] [--cirrus 300000] [--codecs snappy,gzip,lz4,zstd]
+ *       [--runs 3] [--clients kcat,confluent,mwingest,platformatic,batches,batches-2t,batches-split] [--no-check]
+ *       [--keep] [--out FILE]
  *
- * 1. Writes `--records` lines of about `--size` bytes (bench/kafka-clients/payload.ts) to a file,
- *    creates four fresh topics `kbench_<stamp>_p{1,4}_{none,snappy}` and fills each with kcat
- *    (`-z none|snappy`, records spread over the partitions), then snapshots their end offsets.
- * 2. Every client reads every topic from offset 0 to the snapshotted end, `--runs` times, each run a
- *    process of its own under GNU time (CPU user+sys, peak RSS). Best run = shortest read.
- *    kcat runs as `kcat -C -e -o beginning -q > /dev/null`, the raw limit.
- * 3. Codec check: 20,000 records per codec (gzip, snappy, lz4, zstd) produced by kcat `-z codec`
- *    into one topic each; every client reads them back and must deliver the same values.
- * 4. Deletes its topics (unless --keep) and prints Markdown tables.
+ * 1. Topics (bench/kafka-clients/data.ts): real ApiAction (~150 B) and CirrusSearchRequestSet
+ *    (~890 B) Avro messages in 4 partitions, one topic per codec, produced by librdkafka; kept for
+ *    the next run with --keep.
+ * 2. Bounded ranges: every client reads a middle range [from, to) of each partition (starting and
+ *    ending inside record batches) with every value hashed; the digest must equal kcat's for the
+ *    same ranges (`kcat -p P -o from -c count`), so no record before `from` or from `to` on counts.
+ * 3. Rates: every client reads every partition from its log start to the end offset snapshotted
+ *    before the run, `--runs` times, runs interleaved, each a process of its own under GNU time
+ *    (wall, CPU user+sys, peak RSS as the OS counts it). Medians are reported.
+ *    kcat: `kcat -C -e -o beginning -q -f '%o\n'` (its output counted), the raw limit.
+ * 4. With the ingest's per-record check (header, body check, time field) for the snappy topics:
+ *    the current seam, and the batch reader in one and two threads.
+ * 5. Deletes its topics unless --keep, prints Markdown tables (and writes them to --out).
  *
- * Clients that are not installed are skipped with a note (only the chosen one is a dependency:
- * `npm install --no-save kafkajs@2.2.4 @platformatic/kafka@^1` brings the others back).
+ * Clients that are not installed are skipped with a note.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -23,39 +28,76 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openKafkaSink, openKafkaSource } from '../../src/kafka/open.js';
-import { createPayloads, writePayloadFile } from './payload.js';
+import { mixedRegistryRoot } from '../../test/support/ingest.js';
+import {
+  type BenchTopic,
+  CODECS,
+  type Codec,
+  DATASETS,
+  type DatasetKey,
+  deleteTopics,
+  ensureTopic,
+} from './data.js';
 import type { ReadResult, ReadSpec } from './readers/harness.js';
 
 const { values: args } = parseArgs({
   options: {
-    records: { type: 'string', default: '1000000' },
-    size: { type: 'string', default: '600' },
+    apiaction: { type: 'string', default: '1000000' },
+    cirrus: { type: 'string', default: '300000' },
+    codecs: { type: 'string', default: CODECS.join(',') },
     runs: { type: 'string', default: '3' },
-    clients: { type: 'string', default: 'kcat,kafkajs,confluent,platformatic,mwingest' },
+    clients: {
+      type: 'string',
+      default: 'kcat,confluent,mwingest,platformatic,batches,batches-2t,batches-split',
+    },
+    'no-check': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
-const RECORDS = Number(args.records);
-const SIZE = Number(args.size);
 const RUNS = Number(args.runs);
-const CODEC_RECORDS = Math.min(20_000, RECORDS);
 const BROKERS = (process.env.MWINGEST_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const KCAT = process.env.MWINGEST_KCAT ?? 'kcat';
 const GNU_TIME = '/usr/bin/time';
-const READ_TIMEOUT_MS = 180_000;
-const here = new URL('.', import.meta.url).pathname;
+const READ_TIMEOUT_MS = 300_000;
+const root = new URL('../..', import.meta.url).pathname;
+// The Node readers run compiled, as deployed: tsx in every process (and in every worker thread of a
+// threaded reader) would add its own start-up to each. Inside node_modules so packages resolve.
+const COMPILED = join(root, 'node_modules', '.cache', 'kbench');
 
-const PACKAGES: Record<string, string> = {
-  kafkajs: 'kafkajs',
-  confluent: '@confluentinc/kafka-javascript',
-  platformatic: '@platformatic/kafka',
-  mwingest: '@confluentinc/kafka-javascript',
+/** Each client: the reader script, its threads, and the package it needs. */
+const CLIENTS: Record<string, { script: string; threads?: number; label: string; pkg?: string }> = {
+  kcat: { script: '', label: 'kcat (librdkafka, C)' },
+  confluent: {
+    script: 'confluent',
+    label: '@confluentinc/kafka-javascript',
+    pkg: '@confluentinc/kafka-javascript',
+  },
+  mwingest: {
+    script: 'mwingest',
+    label: 'src seam (librdkafka binding)',
+    pkg: '@confluentinc/kafka-javascript',
+  },
+  platformatic: { script: 'platformatic', label: '@platformatic/kafka fetch()', pkg: '@platformatic/kafka' },
+  batches: { script: 'batches', label: 'batch reader, 1 thread', pkg: '@platformatic/kafka' },
+  'batches-2t': {
+    script: 'batches',
+    threads: 2,
+    label: 'batch reader, 2 threads',
+    pkg: '@platformatic/kafka',
+  },
+  'batches-split': {
+    script: 'batches-split',
+    threads: 2,
+    label: 'batch reader, fetch thread + 2 walker threads',
+    pkg: '@platformatic/kafka',
+  },
+  kafkajs: { script: 'kafkajs', label: 'kafkajs', pkg: 'kafkajs' },
+  idle: { script: 'idle', label: 'node, doing nothing' },
 };
+const CHECK_CLIENTS = ['mwingest', 'batches', 'batches-2t', 'batches-split'];
 
 interface Measured {
-  client: string;
   ok: boolean;
   error?: string;
   records: number;
@@ -68,10 +110,10 @@ interface Measured {
 }
 
 function installed(client: string): boolean {
-  const name = PACKAGES[client];
-  if (name === undefined) return true;
+  const pkg = CLIENTS[client]?.pkg;
+  if (pkg === undefined) return CLIENTS[client] !== undefined;
   try {
-    import.meta.resolve(name);
+    import.meta.resolve(pkg);
     return true;
   } catch {
     return false;
@@ -79,17 +121,16 @@ function installed(client: string): boolean {
 }
 
 function versionOf(client: string): string {
-  if (client === 'kcat') return 'kcat (librdkafka)';
-  if (client === 'mwingest') return 'src/kafka/open.ts';
-  const name = PACKAGES[client]!;
-  const path = new URL(`../../node_modules/${name}/package.json`, import.meta.url);
-  return `${name} ${JSON.parse(readFileSync(path, 'utf8')).version}`;
+  const { label, pkg } = CLIENTS[client]!;
+  if (pkg === undefined || !['confluent', 'platformatic', 'kafkajs'].includes(client)) return label;
+  const path = new URL(`../../node_modules/${pkg}/package.json`, import.meta.url);
+  return `${label} ${JSON.parse(readFileSync(path, 'utf8')).version}`;
 }
 
 /** Runs a command under GNU time in its own process group; kills the group on timeout. */
 async function timed(
   command: string[],
-  options: { stdout?: 'capture' | 'ignore'; timeoutMs: number },
+  options: { onStdout?: (chunk: Buffer) => void; timeoutMs: number; env?: NodeJS.ProcessEnv },
 ): Promise<{
   code: number | null;
   stdout: string;
@@ -102,15 +143,17 @@ async function timed(
   const dir = await mkdtemp(join(tmpdir(), 'kbench-time-'));
   const timeFile = join(dir, 'time');
   const child = spawn(GNU_TIME, ['-f', '%e %U %S %M', '-o', timeFile, ...command], {
-    stdio: ['ignore', options.stdout === 'capture' ? 'pipe' : 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
+    env: options.env ?? process.env,
   });
   let stdout = '';
   let stderr = '';
-  child.stdout?.on('data', (chunk) => {
-    stdout += chunk;
+  child.stdout.on('data', (chunk: Buffer) => {
+    if (options.onStdout) options.onStdout(chunk);
+    else stdout += chunk;
   });
-  child.stderr?.on('data', (chunk) => {
+  child.stderr.on('data', (chunk) => {
     if (stderr.length < 20_000) stderr += chunk;
   });
   let timedOut = false;
@@ -129,38 +172,49 @@ async function timed(
 }
 
 function firstErrorLine(stderr: string): string {
-  const reason = /[\w -]*(?:not implemented|not supported)[^"\n]*/.exec(stderr)?.[0];
-  const line = reason ?? stderr.split('\n').find((l) => /error/i.test(l)) ?? stderr.split('\n')[0] ?? '';
-  return line.trim().slice(0, 160);
+  const line = stderr.split('\n').find((l) => /error/i.test(l)) ?? stderr.split('\n')[0] ?? '';
+  return line.trim().slice(0, 200);
+}
+
+function countNewlines(): { add: (chunk: Buffer) => void; count: () => number } {
+  let n = 0;
+  return {
+    add: (chunk) => {
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) n++;
+    },
+    count: () => n,
+  };
+}
+
+async function measureKcat(topic: BenchTopic): Promise<Measured> {
+  const lines = countNewlines();
+  const run = await timed(
+    [KCAT, '-C', '-b', BROKERS.join(','), '-t', topic.topic, '-e', '-o', 'beginning', '-q', '-f', '%o\\n'],
+    { onStdout: lines.add, timeoutMs: READ_TIMEOUT_MS },
+  );
+  const ok = run.code === 0 && lines.count() === topic.records;
+  return {
+    ok,
+    ...(ok ? {} : { error: firstErrorLine(run.stderr) || `${lines.count()} records` }),
+    records: lines.count(),
+    valueBytes: topic.valueBytes,
+    readMs: run.wallS * 1000,
+    wallS: run.wallS,
+    cpuS: run.cpuS,
+    rssMiB: run.rssMiB,
+  };
 }
 
 async function measure(client: string, spec: ReadSpec, timeoutMs = READ_TIMEOUT_MS): Promise<Measured> {
-  if (client === 'kcat') {
-    const run = await timed(
-      [KCAT, '-C', '-b', spec.brokers.join(','), '-t', spec.topic, '-e', '-o', 'beginning', '-q'],
-      {
-        stdout: 'ignore',
-        timeoutMs,
-      },
-    );
-    const expected = spec.partitions.reduce((sum, p) => sum + Number(BigInt(p.to) - BigInt(p.from)), 0);
-    return {
-      client,
-      ok: run.code === 0,
-      ...(run.code === 0 ? {} : { error: firstErrorLine(run.stderr) }),
-      records: run.code === 0 ? expected : 0,
-      valueBytes: 0,
-      readMs: run.wallS * 1000,
-      wallS: run.wallS,
-      cpuS: run.cpuS,
-      rssMiB: run.rssMiB,
-    };
-  }
-  const script = join(here, 'readers', `${client}.ts`);
-  const run = await timed([process.execPath, '--import', 'tsx', script, JSON.stringify(spec)], {
-    stdout: 'capture',
-    timeoutMs,
-  });
+  const { script, threads } = CLIENTS[client]!;
+  const run = await timed(
+    [
+      process.execPath,
+      join(COMPILED, 'bench', 'kafka-clients', 'readers', `${script}.js`),
+      JSON.stringify({ ...spec, threads }),
+    ],
+    { timeoutMs },
+  );
   const line = run.stdout.trim().split('\n').at(-1) ?? '';
   let result: ReadResult | undefined;
   try {
@@ -170,7 +224,6 @@ async function measure(client: string, spec: ReadSpec, timeoutMs = READ_TIMEOUT_
   }
   const ok = run.code === 0 && result !== undefined && !run.timedOut;
   return {
-    client,
     ok,
     ...(ok
       ? {}
@@ -189,32 +242,52 @@ async function measure(client: string, spec: ReadSpec, timeoutMs = READ_TIMEOUT_
   };
 }
 
-async function kcatProduce(topic: string, file: string, codec: string): Promise<void> {
-  const child = spawn(
-    KCAT,
-    ['-P', '-b', BROKERS.join(','), '-t', topic, '-z', codec, '-l', file].concat([
-      '-X',
-      'linger.ms=50',
-      '-X',
-      'sticky.partitioning.linger.ms=0',
-      '-X',
-      'queue.buffering.max.kbytes=262144',
-    ]),
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
+/** A middle range of each partition, starting and ending off batch boundaries. */
+function middleRanges(topic: BenchTopic): ReadSpec['partitions'] {
+  return topic.partitions.map(({ partition, from, to }) => {
+    const span = to - from;
+    return { partition, from: String(from + span / 3n + 7n), to: String(from + (2n * span) / 3n + 3n) };
   });
-  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-  if (code !== 0) throw new Error(`kcat -P -z ${codec} into ${topic} failed (${code}): ${stderr.trim()}`);
 }
 
-/** The digest the readers compute with `verify`: sha256 of each partition's values, then of those digests. */
-function expectedDigest(lines: string[]): string {
-  const partition = createHash('sha256');
-  for (const line of lines) partition.update(line);
-  return createHash('sha256').update(partition.digest()).digest('hex');
+/** sha256 over each partition's values in [from, to) as kcat reads them, then over those digests. */
+async function kcatDigest(
+  topic: string,
+  ranges: ReadSpec['partitions'],
+): Promise<{ digest: string; records: number }> {
+  const all = createHash('sha256');
+  let records = 0;
+  for (const { partition, from, to } of ranges) {
+    const count = Number(BigInt(to) - BigInt(from));
+    const hash = createHash('sha256');
+    const child = spawn(
+      KCAT,
+      [
+        '-C',
+        '-b',
+        BROKERS.join(','),
+        '-t',
+        topic,
+        '-p',
+        String(partition),
+        '-o',
+        from,
+        '-c',
+        String(count),
+        '-e',
+        '-q',
+        '-f',
+        '%s',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    child.stdout.on('data', (chunk: Buffer) => hash.update(chunk));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    if (code !== 0) throw new Error(`kcat reading ${topic} partition ${partition} failed (${code})`);
+    all.update(hash.digest());
+    records += count;
+  }
+  return { digest: all.digest('hex'), records };
 }
 
 const fmt = (n: number, digits = 0) =>
@@ -222,109 +295,149 @@ const fmt = (n: number, digits = 0) =>
     ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
     : '–';
 
+function median(values: number[]): number {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function medianOf(runs: Measured[]): Measured | undefined {
+  const ok = runs.filter((m) => m.ok);
+  if (ok.length === 0) return runs[0];
+  return {
+    ok: true,
+    records: ok[0]!.records,
+    valueBytes: ok[0]!.valueBytes,
+    readMs: median(ok.map((m) => m.readMs)),
+    wallS: median(ok.map((m) => m.wallS)),
+    cpuS: median(ok.map((m) => m.cpuS)),
+    rssMiB: median(ok.map((m) => m.rssMiB)),
+    ...(ok.length < runs.length
+      ? {
+          error: `${runs.length - ok.length} of ${runs.length} runs failed: ${runs.find((m) => !m.ok)?.error}`,
+        }
+      : {}),
+  };
+}
+
 async function main(): Promise<void> {
   await stat(GNU_TIME).catch(() => {
     throw new Error(`${GNU_TIME} (GNU time) is needed for CPU and memory figures: apt-get install time`);
   });
   const wanted = args.clients.split(',').map((c) => c.trim());
+  for (const c of wanted)
+    if (CLIENTS[c] === undefined)
+      throw new Error(`unknown client ${c}; known: ${Object.keys(CLIENTS).join(', ')}`);
   const clients = wanted.filter(installed);
   const skipped = wanted.filter((c) => !installed(c));
-  const stamp = Date.now().toString(36);
-  const sink = await openKafkaSink({ brokers: BROKERS, clientId: 'kbench' });
-  const source = await openKafkaSource({ brokers: BROKERS, clientId: 'kbench' });
-  const topics: string[] = [];
+  const codecs = args.codecs.split(',').map((c) => c.trim()) as Codec[];
+  for (const c of codecs)
+    if (!CODECS.includes(c)) throw new Error(`unknown codec ${c}; known: ${CODECS.join(', ')}`);
+  const counts: Record<DatasetKey, number> = {
+    apiaction: Number(args.apiaction),
+    cirrus: Number(args.cirrus),
+  };
+  console.error(`compiling the readers into ${COMPILED} …`);
+  await rm(COMPILED, { recursive: true, force: true });
+  await new Promise<void>((resolve, reject) =>
+    spawn(
+      'npx',
+      [
+        '--no-install',
+        'tsc',
+        '-p',
+        join(root, 'tsconfig.test.json'),
+        '--noEmit',
+        'false',
+        '--sourceMap',
+        'false',
+        '--outDir',
+        COMPILED,
+      ],
+      { stdio: 'inherit', cwd: root },
+    ).once('close', (code) => (code === 0 ? resolve() : reject(new Error(`tsc failed (${code})`)))),
+  );
+  const registry = await mixedRegistryRoot();
   const load = [loadavg()[0]!];
   const lines: string[] = [];
   const out = (line = '') => {
     lines.push(line);
     console.log(line);
   };
+  const topics: BenchTopic[] = [];
   try {
-    const payload = join(tmpdir(), `kbench-payload-${RECORDS}-${SIZE}.txt`);
-    const bytes = await stat(payload).then(
-      (s) => s.size - RECORDS,
-      () => writePayloadFile(payload, RECORDS, SIZE),
-    );
-    console.error(`payload: ${payload} (${RECORDS} records, ${fmt(bytes / RECORDS)} bytes each on average)`);
+    for (const dataset of Object.keys(DATASETS) as DatasetKey[]) {
+      if (counts[dataset] <= 0) continue;
+      for (const codec of codecs) topics.push(await ensureTopic(BROKERS, dataset, counts[dataset], codec));
+    }
+    const readers = clients.filter((c) => c !== 'kcat');
+    const idle = await measure('idle', { brokers: BROKERS, topic: '', partitions: [], verify: false });
 
-    const specs: { label: string; spec: ReadSpec }[] = [];
-    for (const partitions of [1, 4]) {
-      for (const codec of ['none', 'snappy']) {
-        const topic = `kbench_${stamp}_p${partitions}_${codec}`;
-        await sink.createTopic(topic, partitions);
-        topics.push(topic);
-        const started = Date.now();
-        await kcatProduce(topic, payload, codec);
-        const offsets = await source.partitionOffsets(topic);
-        const total = offsets.reduce((sum, p) => sum + Number(p.latest - p.earliest), 0);
-        if (total !== RECORDS) throw new Error(`${topic} holds ${total} records, expected ${RECORDS}`);
-        console.error(`${topic}: produced in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-        specs.push({
-          label: `${partitions} partition${partitions > 1 ? 's' : ''}, ${codec === 'none' ? 'uncompressed' : codec}`,
-          spec: {
-            brokers: BROKERS,
-            topic,
-            verify: false,
-            partitions: offsets.map((p) => ({
-              partition: p.partition,
-              from: p.earliest.toString(),
-              to: p.latest.toString(),
-            })),
-          },
-        });
+    // 2. Bounded middle ranges, compared with kcat's values.
+    const rangeResults = new Map<string, string>();
+    for (const topic of topics) {
+      const ranges = middleRanges(topic);
+      const expected = await kcatDigest(topic.topic, ranges);
+      for (const client of readers) {
+        const m = await measure(
+          client,
+          { brokers: BROKERS, topic: topic.topic, partitions: ranges, verify: true },
+          60_000,
+        );
+        const verdict =
+          m.ok && m.records === expected.records && m.digest === expected.digest
+            ? 'ok'
+            : `fails: ${m.error ?? `${m.records} of ${expected.records} records, digest ${m.digest === expected.digest ? 'equal' : 'differs'}`}`;
+        rangeResults.set(`${topic.topic}\u0000${client}`, verdict);
+        console.error(`range ${topic.topic} ${client}: ${verdict}`);
       }
     }
 
-    const idle = await measure('idle', { brokers: BROKERS, topic: '', partitions: [], verify: false });
-    const best = new Map<string, Measured>();
-    for (const { label, spec } of specs) {
+    // 3. Rates, runs interleaved so a burst of load on the shared machine hits every client alike.
+    const spec = (topic: BenchTopic, check = false): ReadSpec => ({
+      brokers: BROKERS,
+      topic: topic.topic,
+      verify: false,
+      partitions: topic.partitions.map((p) => ({
+        partition: p.partition,
+        from: String(p.from),
+        to: String(p.to),
+      })),
+      ...(check ? { check: { registry, schemaName: DATASETS[topic.dataset].schemaName } } : {}),
+    });
+    const runsOf = new Map<string, Measured[]>();
+    const note = (key: string, label: string, m: Measured, expected: number) => {
+      const ok = m.ok && m.records === expected;
+      const entry = ok ? m : { ...m, ok: false, error: m.error ?? `${m.records} of ${expected} records` };
+      runsOf.set(key, [...(runsOf.get(key) ?? []), entry]);
+      console.error(
+        `${label}: ${ok ? `${fmt(m.readMs)} ms read, ${fmt(m.wallS, 2)} s wall, ${fmt(m.cpuS, 2)} s CPU, ${fmt(m.rssMiB)} MiB` : `FAILED ${entry.error}`}`,
+      );
+    };
+    for (const topic of topics) {
       for (let run = 1; run <= RUNS; run++) {
         for (const client of clients) {
-          const m = await measure(client, spec);
-          const ok = m.ok && m.records === RECORDS;
-          console.error(
-            `${label} run ${run} ${client}: ${ok ? `${fmt(m.readMs)} ms, ${fmt(m.cpuS, 2)} s CPU, ${fmt(m.rssMiB)} MiB` : `FAILED ${m.error ?? `${m.records} records`}`}`,
-          );
-          const key = `${label}\u0000${client}`;
-          const previous = best.get(key);
-          if (!ok) {
-            if (previous === undefined) best.set(key, { ...m, ok: false });
-          } else if (previous === undefined || !previous.ok || m.readMs < previous.readMs) {
-            best.set(key, m);
-          }
+          const m = client === 'kcat' ? await measureKcat(topic) : await measure(client, spec(topic));
+          note(`${topic.topic}\u0000${client}`, `${topic.topic} run ${run} ${client}`, m, topic.records);
         }
       }
     }
-
-    const codecRows: { codec: string; results: Map<string, string> }[] = [];
-    const nextPayload = createPayloads(SIZE);
-    const codecLines = Array.from({ length: CODEC_RECORDS }, () => nextPayload());
-    const codecFile = join(tmpdir(), `kbench-codec-${CODEC_RECORDS}-${SIZE}.txt`);
-    await writeFile(codecFile, `${codecLines.join('\n')}\n`);
-    const digest = expectedDigest(codecLines);
-    for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
-      const topic = `kbench_${stamp}_codec_${codec}`;
-      await sink.createTopic(topic, 1);
-      topics.push(topic);
-      await kcatProduce(topic, codecFile, codec);
-      const spec: ReadSpec = {
-        brokers: BROKERS,
-        topic,
-        verify: true,
-        partitions: [{ partition: 0, from: '0', to: String(CODEC_RECORDS) }],
-      };
-      const results = new Map<string, string>();
-      for (const client of clients.filter((c) => c !== 'kcat')) {
-        const m = await measure(client, spec, 30_000);
-        results.set(
-          client,
-          m.ok && m.records === CODEC_RECORDS && m.digest === digest
-            ? 'ok'
-            : `fails: ${m.error ?? `wrong data (${m.records} records)`}`,
-        );
-        console.error(`codec ${codec} ${client}: ${results.get(client)}`);
+    // 4. With the ingest's check, on the production codec.
+    const checkTopics = args['no-check'] ? [] : topics.filter((t) => t.codec === 'snappy');
+    const checkClients = CHECK_CLIENTS.filter((c) => clients.includes(c));
+    for (const topic of checkTopics) {
+      for (let run = 1; run <= RUNS; run++) {
+        for (const client of checkClients) {
+          const m = await measure(client, spec(topic, true));
+          note(
+            `${topic.topic}\u0000${client}+check`,
+            `${topic.topic} run ${run} ${client} + check`,
+            m,
+            topic.records,
+          );
+        }
       }
-      codecRows.push({ codec, results });
     }
     load.push(loadavg()[0]!);
 
@@ -334,44 +447,67 @@ async function main(): Promise<void> {
       `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${load.map((l) => l.toFixed(1)).join(' → ')} (shared machine).`,
     );
     out(
-      `Data: ${fmt(RECORDS)} records of ~${SIZE} bytes per topic (${fmt(bytes / 1e6)} MB of values), produced by kcat. Best of ${RUNS} runs; MB/s counts value bytes.`,
+      `Median of ${RUNS} runs. records/s and MB/s (message values) over the read inside the process (kcat: its whole run); wall, CPU and peak RSS of the whole process (GNU time); × kcat = kcat's wall time / the client's wall time, both from process start to exit.`,
     );
     out(
-      `Baseline: \`node --import tsx\` doing nothing uses ${fmt(idle.cpuS, 2)} s CPU and ${fmt(idle.rssMiB)} MiB; the Node rows include it.`,
+      `Readers run compiled (tsc), one process each. Node doing nothing: ${fmt(idle.wallS, 2)} s wall, ${fmt(idle.cpuS, 2)} s CPU, ${fmt(idle.rssMiB)} MiB; the Node rows include it.`,
     );
     if (skipped.length > 0) out(`Not installed, skipped: ${skipped.join(', ')}.`);
     out();
-    for (const { label } of specs) {
-      out(`### ${label}`);
-      out();
-      out('| client | records/s | MB/s | read (s) | CPU user+sys (s) | CPU µs/record | peak RSS (MiB) |');
-      out('|---|---:|---:|---:|---:|---:|---:|');
-      for (const client of clients) {
-        const m = best.get(`${label}\u0000${client}`);
+    const table = (topic: BenchTopic, rows: { key: string; label: string }[]) => {
+      const kcat = medianOf(runsOf.get(`${topic.topic}\u0000kcat`) ?? []);
+      out('| client | records/s | MB/s | wall (s) | CPU (s) | CPU µs/record | peak RSS (MiB) | × kcat |');
+      out('|---|---:|---:|---:|---:|---:|---:|---:|');
+      for (const { key, label } of rows) {
+        const m = medianOf(runsOf.get(`${topic.topic}\u0000${key}`) ?? []);
         if (m === undefined) continue;
         if (!m.ok) {
-          out(`| ${versionOf(client)} | failed: ${m.error ?? '?'} | | | | | |`);
+          out(`| ${label} | failed: ${m.error ?? '?'} | | | | | | |`);
           continue;
         }
         const seconds = m.readMs / 1000;
         out(
-          `| ${versionOf(client)} | ${fmt(RECORDS / seconds)} | ${fmt(bytes / 1e6 / seconds)} | ${fmt(seconds, 2)} | ${fmt(m.cpuS, 2)} | ${fmt((m.cpuS * 1e6) / RECORDS, 1)} | ${fmt(m.rssMiB)} |`,
+          `| ${label}${m.error ? ` (${m.error})` : ''} | ${fmt(topic.records / seconds)} | ${fmt(topic.valueBytes / 1e6 / seconds)} | ${fmt(m.wallS, 2)} | ${fmt(m.cpuS, 2)} | ${fmt((m.cpuS * 1e6) / topic.records, 2)} | ${fmt(m.rssMiB)} | ${kcat?.ok ? fmt(kcat.wallS / m.wallS, 2) : '–'} |`,
         );
       }
       out();
+    };
+    for (const topic of topics) {
+      out(
+        `### ${DATASETS[topic.dataset].schemaName}, ${fmt(topic.records)} records (~${fmt(topic.valueBytes / topic.records)} B), 4 partitions, ${topic.codec}`,
+      );
+      out();
+      table(
+        topic,
+        clients.map((c) => ({ key: c, label: versionOf(c) })),
+      );
     }
-    out(`### Reading batches written with each codec (${fmt(CODEC_RECORDS)} records, kcat -z CODEC)`);
+    for (const topic of checkTopics) {
+      out(
+        `### ${DATASETS[topic.dataset].schemaName}, ${topic.codec}: read + the ingest's check (header, body, time field)`,
+      );
+      out();
+      table(topic, [
+        { key: 'kcat', label: 'kcat (read only)' },
+        ...checkClients.map((c) => ({ key: `${c}+check`, label: `${versionOf(c)} + check` })),
+      ]);
+    }
+    out('### Bounded middle ranges [from, to) of each partition, values compared with kcat (sha256)');
     out();
-    const readers = clients.filter((c) => c !== 'kcat');
-    out(`| codec | ${readers.map(versionOf).join(' | ')} |`);
+    out(`| topic | ${readers.map(versionOf).join(' | ')} |`);
     out(`|---|${readers.map(() => '---').join('|')}|`);
-    for (const { codec, results } of codecRows)
-      out(`| ${codec} | ${readers.map((c) => results.get(c) ?? '–').join(' | ')} |`);
+    for (const topic of topics)
+      out(
+        `| ${DATASETS[topic.dataset].schemaName} ${topic.codec} | ${readers.map((c) => rangeResults.get(`${topic.topic}\u0000${c}`) ?? '–').join(' | ')} |`,
+      );
     if (args.out !== undefined) await writeFile(args.out, `${lines.join('\n')}\n`);
   } finally {
-    if (!args.keep) for (const topic of topics) await sink.deleteTopic(topic);
-    await source.close();
-    await sink.close();
+    await rm(registry, { recursive: true, force: true });
+    if (!args.keep)
+      await deleteTopics(
+        BROKERS,
+        topics.map((t) => t.topic),
+      );
   }
 }
 

@@ -19,7 +19,7 @@ interface Consumer {
 type Module = { KafkaConsumer: new (config: Record<string, unknown>) => Consumer };
 
 const spec = readSpec();
-const tally = new Tally(spec);
+const tally = await Tally.create(spec);
 const { KafkaConsumer } = await importClient<Module>('@confluentinc/kafka-javascript');
 const consumer = new KafkaConsumer({
   'bootstrap.servers': spec.brokers.join(','),

@@ -58,7 +58,7 @@ async function snappyCodec(): Promise<() => unknown> {
 }
 
 const spec = readSpec();
-const tally = new Tally(spec);
+const tally = await Tally.create(spec);
 const kafkajs = await importClient<Module>('kafkajs');
 kafkajs.CompressionCodecs[kafkajs.CompressionTypes.Snappy] = await snappyCodec();
 const kafka = new kafkajs.Kafka({

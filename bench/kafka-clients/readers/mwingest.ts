@@ -6,7 +6,7 @@ import { openKafkaSource } from '../../../src/kafka/open.js';
 import { readSpec, report, Tally } from './harness.js';
 
 const spec = readSpec();
-const tally = new Tally(spec);
+const tally = await Tally.create(spec);
 const source = await openKafkaSource({ brokers: spec.brokers, clientId: 'kbench' });
 await Promise.all(
   spec.partitions.map(async ({ partition, from, to }) => {

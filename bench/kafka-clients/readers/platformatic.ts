@@ -1,5 +1,5 @@
 /**
- * @platformatic/kafka 1.x, through its public low-level `Consumer.fetch`: one Fetch request per
+ * @platformatic/kafka 2.x, through its public low-level `Consumer.fetch`: one Fetch request per
  * round for all unfinished partitions at their own offsets, no group join (the `groupId` option is
  * mandatory but only used by `consume()`, which this does not call).
  */
@@ -27,7 +27,7 @@ type Module = { Consumer: new (options: Record<string, unknown>) => Consumer };
 
 const IS_CONTROL = 0x20;
 const spec = readSpec();
-const tally = new Tally(spec);
+const tally = await Tally.create(spec);
 const { Consumer } = await importClient<Module>('@platformatic/kafka');
 const consumer = new Consumer({
   clientId: 'kbench',
@@ -58,13 +58,16 @@ while (!tally.isDone()) {
     ],
   });
   for (const partition of response.responses[0]?.partitions ?? []) {
+    const from = next.get(partition.partitionIndex)!;
     if (partition.errorCode !== 0)
       throw new Error(`fetch error ${partition.errorCode} on ${partition.partitionIndex}`);
     for (const batch of partition.records ?? []) {
       next.set(partition.partitionIndex, batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n);
       if ((batch.attributes & IS_CONTROL) !== 0) continue;
       for (const record of batch.records) {
-        tally.add(partition.partitionIndex, batch.firstOffset + BigInt(record.offsetDelta), record.value);
+        const offset = batch.firstOffset + BigInt(record.offsetDelta);
+        // A fetch starts at the batch holding the asked offset: records before it come along.
+        if (offset >= from) tally.add(partition.partitionIndex, offset, record.value);
       }
     }
   }
