@@ -20,9 +20,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { planTraffic } from '../src/demo/traffic.js';
 import { openFileSystem } from '../src/hdfs/open.js';
-import { HOUR_MS } from '../src/hours/hour.js';
 import { createTimestampParser } from '../src/hours/timestamp.js';
 import type { KafkaSource } from '../src/kafka/client.js';
 import { openKafkaSink, openKafkaSource } from '../src/kafka/open.js';
@@ -30,6 +28,7 @@ import { MessageCodec } from '../src/schemas/codec.js';
 import { SchemaRegistry } from '../src/schemas/registry.js';
 import { mixedRegistryRoot } from '../test/support/ingest.js';
 import { stackConfig } from '../test/support/stack.js';
+import { benchTraffic, topicValueBytes } from './traffic.js';
 
 const execFileAsync = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -164,18 +163,13 @@ async function ensureTopic(
       await sink.createTopic(topic, PARTITIONS);
       process.stdout.write(`producing ${count} ${schemaName} records to ${topic} … `);
       const started = Date.now();
-      const now = Date.now();
-      for (let done = 0; done < count; done += 100_000) {
-        const n = Math.min(100_000, count - done);
-        const messages = planTraffic(registry, codec, {
-          topics: [{ topic, schemaName, partitions: PARTITIONS }],
-          messagesPerTopic: n,
-          fromMs: now - 6 * HOUR_MS + (done / count) * 5 * HOUR_MS,
-          toMs: now - 6 * HOUR_MS + ((done + n) / count) * 5 * HOUR_MS,
-          badRatio: 0,
-          seed: 1 + done,
-          ...(revisions === undefined ? {} : { revisions: { [schemaName]: revisions } }),
-        });
+      for (const messages of benchTraffic(registry, codec, {
+        topic,
+        schemaName,
+        count,
+        partitions: PARTITIONS,
+        ...(revisions === undefined ? {} : { revisions }),
+      })) {
         for (let i = 0; i < messages.length; i += 5000) {
           await sink.produce(
             topic,
@@ -188,18 +182,7 @@ async function ensureTopic(
       await sink.close();
       console.log(`${((Date.now() - started) / 1000).toFixed(0)} s`);
     }
-    let bytes = 0;
-    for (const p of await source.partitionOffsets(topic)) {
-      for await (const batch of source.read({
-        topic,
-        partition: p.partition,
-        from: p.earliest,
-        to: p.latest,
-      })) {
-        for (const r of batch) bytes += r.value?.length ?? 0;
-      }
-    }
-    return bytes;
+    return await topicValueBytes(source, topic);
   } finally {
     await source.close();
   }

@@ -7,12 +7,11 @@
  * dataset, the count and the codec).
  */
 import rdkafka from '@confluentinc/kafka-javascript';
-import { planTraffic } from '../../src/demo/traffic.js';
-import { HOUR_MS } from '../../src/hours/hour.js';
 import { openKafkaSink, openKafkaSource } from '../../src/kafka/open.js';
 import { MessageCodec } from '../../src/schemas/codec.js';
 import { SchemaRegistry } from '../../src/schemas/registry.js';
 import { mixedRegistryRoot } from '../../test/support/ingest.js';
+import { benchTraffic, topicValueBytes } from '../traffic.js';
 
 export const CODECS = ['snappy', 'gzip', 'lz4', 'zstd'] as const;
 export type Codec = (typeof CODECS)[number];
@@ -70,16 +69,7 @@ export async function ensureTopic(
       process.stderr.write(`${((Date.now() - started) / 1000).toFixed(0)} s\n`);
       offsets = await source.partitionOffsets(topic);
     }
-    let valueBytes = 0;
-    for (const p of offsets!) {
-      for await (const batch of source.read({
-        topic,
-        partition: p.partition,
-        from: p.earliest,
-        to: p.latest,
-      }))
-        for (const r of batch) valueBytes += r.value?.length ?? 0;
-    }
+    const valueBytes = await topicValueBytes(source, topic);
     return {
       topic,
       dataset,
@@ -131,18 +121,13 @@ async function produce(
     pending -= 1;
     if (error) failed ??= error;
   });
-  const now = Date.now();
-  for (let done = 0; done < records; done += 100_000) {
-    const n = Math.min(100_000, records - done);
-    const messages = planTraffic(registry, messageCodec, {
-      topics: [{ topic, schemaName, partitions: PARTITIONS }],
-      messagesPerTopic: n,
-      fromMs: now - 6 * HOUR_MS + (done / records) * 5 * HOUR_MS,
-      toMs: now - 6 * HOUR_MS + ((done + n) / records) * 5 * HOUR_MS,
-      badRatio: 0,
-      seed: 1 + done,
-      ...(revisions === undefined ? {} : { revisions: { [schemaName]: [...revisions] } }),
-    });
+  for (const messages of benchTraffic(registry, messageCodec, {
+    topic,
+    schemaName,
+    count: records,
+    partitions: PARTITIONS,
+    ...(revisions === undefined ? {} : { revisions: [...revisions] }),
+  })) {
     for (const m of messages) {
       for (;;) {
         try {

@@ -6,18 +6,12 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import {
   BATCH_FETCH_MAX_BYTES,
   BATCH_PARTITION_MAX_BYTES,
+  type PartitionResult,
+  partitionResults,
   type ReadSpec,
   Tally,
 } from '../readers/harness.js';
 import { readRanges } from './read.js';
-
-export interface PartitionResult {
-  partition: number;
-  records: number;
-  valueBytes: number;
-  /** sha256 of the partition's values in offset order (with `verify`). */
-  digest?: string;
-}
 
 export async function readPartitions(spec: ReadSpec): Promise<PartitionResult[]> {
   const tallies = new Map<number, Tally>();
@@ -37,16 +31,7 @@ export async function readPartitions(spec: ReadSpec): Promise<PartitionResult[]>
     },
     (partition, block) => tallies.get(partition)!.addBlock(partition, block),
   );
-  return [...tallies].map(([partition, tally]) => {
-    tally.assertChecked();
-    const digest = tally.partitionDigest(partition)?.toString('hex');
-    return {
-      partition,
-      records: tally.records,
-      valueBytes: tally.valueBytes,
-      ...(digest === undefined ? {} : { digest }),
-    };
-  });
+  return partitionResults(tallies);
 }
 
 if (!isMainThread && parentPort !== null) {

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ReadSpec } from '../readers/harness.js';
-import { Tally } from '../readers/harness.js';
+import { partitionResults, Tally } from '../readers/harness.js';
 import { batchHeaders, batchRecordsSync, isControl, RecordBlock, walkBatch } from './record-batches.js';
 
 export type ToWalker =
@@ -22,16 +22,7 @@ parentPort!.on('message', (message: ToWalker) => {
   if (message.type === 'end') {
     parentPort!.postMessage({
       type: 'done',
-      results: [...tallies].map(([partition, tally]) => {
-        tally.assertChecked();
-        const digest = tally.partitionDigest(partition)?.toString('hex');
-        return {
-          partition,
-          records: tally.records,
-          valueBytes: tally.valueBytes,
-          ...(digest === undefined ? {} : { digest }),
-        };
-      }),
+      results: partitionResults(tallies),
     });
     parentPort!.close();
     return;

@@ -10,11 +10,11 @@ import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { Fetcher, topicLeaders } from '../batch-reader/fetch.js';
 import { batchHeaders } from '../batch-reader/record-batches.js';
-import type { PartitionResult } from '../batch-reader/thread.js';
 import type { ToWalker } from '../batch-reader/walker-thread.js';
 import {
   BATCH_FETCH_MAX_BYTES,
   BATCH_PARTITION_MAX_BYTES,
+  type PartitionResult,
   type ReadSpec,
   readSpec,
   report,

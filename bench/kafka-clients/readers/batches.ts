@@ -6,9 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import type { PartitionResult } from '../batch-reader/thread.js';
 import { readPartitions } from '../batch-reader/thread.js';
-import { type ReadSpec, readSpec, report } from './harness.js';
+import { type PartitionResult, type ReadSpec, readSpec, report } from './harness.js';
 
 const spec = readSpec();
 const threads = Math.max(1, spec.threads ?? 1);

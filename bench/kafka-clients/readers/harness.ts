@@ -196,6 +196,29 @@ export class Tally {
   }
 }
 
+/** What a reader thread reports for each of its partitions. */
+export interface PartitionResult {
+  partition: number;
+  records: number;
+  valueBytes: number;
+  /** sha256 of the partition's values in offset order (with `verify`). */
+  digest?: string;
+}
+
+/** The per-partition results of single-partition tallies (see readers/batches.ts). */
+export function partitionResults(tallies: Map<number, Tally>): PartitionResult[] {
+  return [...tallies].map(([partition, tally]) => {
+    tally.assertChecked();
+    const digest = tally.partitionDigest(partition)?.toString('hex');
+    return {
+      partition,
+      records: tally.records,
+      valueBytes: tally.valueBytes,
+      ...(digest === undefined ? {} : { digest }),
+    };
+  });
+}
+
 export function report(result: ReadResult): void {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
