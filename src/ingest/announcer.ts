@@ -11,7 +11,7 @@ import type { PartitionOffsets } from '../kafka/client.js';
 import type { CommittedOffsets } from './commit.js';
 import { loadCompletenessState, type TopicCompleteness } from './completeness-state.js';
 import { failPoint } from './failpoints.js';
-import type { PartitionResult } from './partition-task.js';
+import type { PartitionResult } from './partition-result.js';
 import {
   listNumbered,
   padOffset,

@@ -1,5 +1,6 @@
 import { isMwiError, MwiError } from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
+import type { FinishedFile } from '../writers/hour-files.js';
 import { failPoint } from './failpoints.js';
 import {
   listNumbered,
@@ -27,17 +28,8 @@ import {
 
 export const MANIFEST_VERSION = 1;
 
-export interface ManifestFile {
-  kind: 'data' | 'errors';
-  temp: string;
-  final: string;
-  /** Hour key (`2026-11-22T14`) of a data file. */
-  hour?: string;
-  records: number;
-  firstOffset: string;
-  lastOffset: string;
-  bytes: number;
-}
+/** A file a commit renames from its temp name to its final name (written by `HourFiles`). */
+export type ManifestFile = FinishedFile;
 
 export interface PartitionCounts {
   /** Records the log returned in [start, end). */
@@ -155,6 +147,43 @@ async function renameIdempotent(fs: FileSystem, file: ManifestFile): Promise<voi
       'file that was removed by hand. Restore it or delete the manifest to read the range again.',
     { details: { temp: file.temp, final: file.final } },
   );
+}
+
+/** The owner of one task's temp files: whose claim may need them. */
+export interface TempOwner {
+  topic: string;
+  partition: number;
+  runId: string;
+  /** The fencing token of the owner's lease. */
+  token: number;
+}
+
+/**
+ * After a failed commit: deletes the owner's temp dir, so the range is read again next run — unless
+ * a manifest of its own claims `startOffset` (the failure came after the claim), whose roll-forward
+ * needs the temp files. Cannot tell: keeps them (the safe side). Never throws.
+ */
+export async function discardUnclaimed(
+  fs: FileSystem,
+  paths: StatePaths,
+  owner: TempOwner,
+  startOffset: bigint,
+): Promise<void> {
+  const path = paths.manifest(owner.topic, owner.partition, startOffset);
+  const claimed = await fs.exists(path).catch(() => true);
+  if (claimed && (await ownsManifest(fs, path, owner))) return;
+  await fs
+    .delete(paths.tmp(owner.runId, owner.topic, owner.partition), { recursive: true })
+    .catch(() => false);
+}
+
+async function ownsManifest(fs: FileSystem, path: string, owner: TempOwner): Promise<boolean> {
+  try {
+    const manifest = await readJson<CommitManifest>(fs, path);
+    return manifest.runId === owner.runId && manifest.token === owner.token;
+  } catch {
+    return true; // cannot tell: keeping temp files is the safe side
+  }
 }
 
 export interface PartitionRecovery {

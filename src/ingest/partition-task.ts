@@ -1,17 +1,17 @@
 import type { Logger } from 'pino';
 import { describeError, isMwiError, MwiError } from '../errors.js';
-import type { FileSystem, FileWriter } from '../hdfs/filesystem.js';
+import type { FileSystem } from '../hdfs/filesystem.js';
 import { HOUR_MS } from '../hours/hour.js';
 import type { JobConfig } from '../job/config.js';
 import type { Lease } from '../job/lease.js';
 import type { KafkaRecord, KafkaSource } from '../kafka/client.js';
-import type { DecodeResult, IngestDecodeResult, MessageCodec } from '../schemas/codec.js';
-import { ErrorFileWriter } from '../writers/error-file.js';
-import type { RecordFileWriter } from '../writers/record-writer.js';
+import type { MessageCodec } from '../schemas/codec.js';
+import { HourFiles } from '../writers/hour-files.js';
 import {
   applyManifest,
   type CommitManifest,
   claimManifest,
+  discardUnclaimed,
   MANIFEST_VERSION,
   type ManifestFile,
   type PartitionCounts,
@@ -19,8 +19,17 @@ import {
   recoverPartition,
 } from './commit.js';
 import { failPoint } from './failpoints.js';
+import {
+  equationOf,
+  type PartitionProgress,
+  type PartitionResult,
+  type PartitionTask,
+  partitionErrorOf,
+  resultOf,
+  revisionCounts,
+} from './partition-result.js';
 import type { StatePaths } from './state-store.js';
-import type { TopicPlan } from './topic-plan.js';
+import { decodeMessage, type TopicPlan } from './topic-plan.js';
 
 /**
  * One topic-partition of one run: read [resume offset, end offset), write hour files, commit.
@@ -28,15 +37,6 @@ import type { TopicPlan } from './topic-plan.js';
  *
  *   recovering → planning → writing → closed → checked → manifest written → committed
  */
-
-export interface PartitionTask {
-  topic: string;
-  partition: number;
-  /** Log start offset when the run started. */
-  earliest: bigint;
-  /** High watermark snapshotted when the run started: nothing at or after it is read. */
-  endOffset: bigint;
-}
 
 export interface PartitionTaskContext {
   job: JobConfig;
@@ -55,69 +55,11 @@ export interface PartitionTaskContext {
   onProgress?: (records: number, bytes: number) => void;
 }
 
-export type PartitionStatus = 'committed' | 'up-to-date' | 'failed';
-
-export interface PartitionResult {
-  topic: string;
-  partition: number;
-  status: PartitionStatus;
-  startOffset: string;
-  endOffset: string;
-  /** High watermark at run start. */
-  highWatermark: string;
-  counts: PartitionCounts;
-  /** `end − start = written + errors + absent + expired`, with the numbers. */
-  equation: string;
-  expiredRange?: { from: string; to: string };
-  files: number;
-  hours: Record<string, number>;
-  lateHours: Record<string, number>;
-  revisions: Record<string, number>;
-  bytesRead: number;
-  /** Bytes of the hour files committed (error files not included). */
-  bytesWritten: number;
-  reachedMs: number | null;
-  /** The committed offset equals the high watermark snapshot. */
-  caughtUp: boolean;
-  token: number;
-  error?: { code: string; message: string; canRetry: boolean };
-}
-
-interface HourFile {
-  hourIndex: number;
-  tempPath: string;
-  sink: FileWriter;
-  writer: RecordFileWriter;
-  first: bigint;
-  last: bigint;
-  /** `counts.read` when a record last went into this file: the least recently used one is closed first. */
-  lastUsed: number;
-}
-
-// Hour files open at once per partition are bounded (`plan.maxOpenFiles`): a backlog spread over
-// many hours (a replay, a producer with a bad clock) would otherwise hold a buffer and a connection
-// per hour. Past the bound the least recently used file is finished, and a later record for its
-// hour starts a second file (names carry offset ranges, so the two never collide).
-
-interface Progress {
-  start: bigint;
-  end: bigint;
+interface Progress extends PartitionProgress {
+  /** The next offset the read expects. */
   expected: bigint;
-  counts: PartitionCounts;
-  expiredRange?: { from: string; to: string };
-  /** Open hour files by hour index. */
-  hours: Map<number, HourFile>;
-  /** Hour files already finished to stay under `plan.maxOpenFiles`, complete on the file system. */
-  finished: ManifestFile[];
-  hourCounts: Record<string, number>;
-  lateHours: Record<string, number>;
-  /** Records per writer revision (counted by id; strings only in the manifest and report). */
-  revisions: Map<bigint, number>;
-  errors: ErrorFileWriter;
-  reachedMs: number | null;
-  bytesRead: number;
-  /** Temp files are closed: from here on they may be needed by a roll-forward and are never aborted. */
-  closed: boolean;
+  /** The hour files and the error file being written. */
+  files: HourFiles;
 }
 
 export async function ingestPartition(
@@ -130,19 +72,15 @@ export async function ingestPartition(
   const progress = planned.progress;
   try {
     await writing(ctx, task, progress);
-    const files = await closing(ctx, task, progress);
+    const files = await closing(progress);
     checking(ctx, task, progress);
     const manifest = await writingManifest(ctx, task, progress, files);
     await committing(ctx, manifest);
-    return resultOf(ctx, task, progress, 'committed', files);
+    return resultOf(task, progress, 'committed', ctx.lease.token, files);
   } catch (error) {
     await abandon(ctx, task, progress);
-    const result = resultOf(ctx, task, progress, 'failed');
-    result.error = {
-      code: isMwiError(error) ? error.code : 'MWI_INTERNAL',
-      message: describeError(error),
-      canRetry: isMwiError(error) && error.canRetry,
-    };
+    const result = resultOf(task, progress, 'failed', ctx.lease.token);
+    result.error = partitionErrorOf(error);
     if (isMwiError(error) && !error.canRetry && error.code !== 'MWI_RUN_ERROR_RATIO') {
       ctx.log.error({ err: error, topic: task.topic, partition: task.partition }, 'partition failed');
     }
@@ -181,7 +119,7 @@ function planning(
         'to accept the loss and continue from the earliest offset.';
       const progress = emptyProgress(ctx, task, start, start, counts, reachedMs);
       progress.expiredRange = expiredRange;
-      const result = resultOf(ctx, task, progress, 'failed');
+      const result = resultOf(task, progress, 'failed', ctx.lease.token);
       result.error = { code: 'MWI_OFFSETS_EXPIRED', message, canRetry: false };
       ctx.log.error({ topic: task.topic, partition: task.partition, expiredRange }, message);
       return { result };
@@ -200,7 +138,8 @@ function planning(
   progress.start = start - BigInt(counts.expired);
   progress.expected = start;
   if (expiredRange) progress.expiredRange = expiredRange;
-  if (start >= end && counts.expired === 0) return { result: resultOf(ctx, task, progress, 'up-to-date') };
+  if (start >= end && counts.expired === 0)
+    return { result: resultOf(task, progress, 'up-to-date', ctx.lease.token) };
   return { progress };
 }
 
@@ -217,18 +156,17 @@ function emptyProgress(
     end,
     expected: start,
     counts,
-    hours: new Map(),
-    finished: [],
+    files: new HourFiles(ctx.fs, ctx.plan, {
+      topic: task.topic,
+      partition: task.partition,
+      tempDir: ctx.paths.tmp(ctx.runId, task.topic, task.partition),
+      errorsDir: ctx.paths.errors(task.topic, task.partition),
+    }),
     hourCounts: {},
     lateHours: {},
     revisions: new Map(),
-    errors: new ErrorFileWriter(
-      ctx.fs,
-      `${ctx.paths.tmp(ctx.runId, task.topic, task.partition)}/errors.jsonl`,
-    ),
     reachedMs,
     bytesRead: 0,
-    closed: false,
   };
 }
 
@@ -244,11 +182,11 @@ async function writing(ctx: PartitionTaskContext, task: PartitionTask, progress:
       progress.expected = record.offset + 1n;
       progress.counts.read += 1;
       batchBytes += record.value?.length ?? 0;
-      const pending = writeRecord(ctx, task, progress, record);
+      const pending = writeRecord(ctx, progress, record);
       if (pending !== undefined) await pending;
     }
     progress.bytesRead += batchBytes;
-    await progress.errors.flush();
+    await progress.files.flushErrors();
     ctx.onProgress?.(batch.length, batchBytes);
     failPoint('reading');
     if (ctx.readDeadline !== undefined && Date.now() > ctx.readDeadline) {
@@ -277,38 +215,22 @@ async function writing(ctx: PartitionTaskContext, task: PartitionTask, progress:
 /** Returns a promise only when the record needs I/O first (a new hour file, a full block). */
 function writeRecord(
   ctx: PartitionTaskContext,
-  task: PartitionTask,
   progress: Progress,
   record: KafkaRecord,
 ): Promise<void> | undefined {
   const { plan } = ctx;
   if (record.value === null) {
-    addError(
-      progress,
-      task,
-      record,
-      'TOMBSTONE',
-      'the message has no value (a tombstone); expected an Avro event',
-    );
+    addError(progress, record, 'TOMBSTONE', 'the message has no value (a tombstone); expected an Avro event');
     return undefined;
   }
-  const decoded = plan.acceptsEncoded
-    ? ctx.codec.decodeForIngest(record.value, {
-        schemaName: plan.schemaName,
-        readerRevision: plan.reader.revision,
-        timestampField: plan.timestampField,
-      })
-    : withTimestamp(
-        ctx.codec.decode(record.value, { schemaName: plan.schemaName, readerRevision: plan.reader.revision }),
-        plan.timestampField,
-      );
+  const decoded = decodeMessage(plan, ctx.codec, record.value);
   if (!decoded.ok) {
-    addError(progress, task, record, decoded.code, decoded.message, decoded.revision);
+    addError(progress, record, decoded.code, decoded.message, decoded.revision);
     return undefined;
   }
   const time = plan.parseTimestamp(decoded.timestamp);
   if (!time.ok) {
-    addError(progress, task, record, time.code, time.message, decoded.revision);
+    addError(progress, record, time.code, time.message, decoded.revision);
     return undefined;
   }
   progress.revisions.set(decoded.revision, (progress.revisions.get(decoded.revision) ?? 0) + 1);
@@ -318,152 +240,35 @@ function writeRecord(
   // The body goes in as it is when it already is the reader's encoding and the format takes it.
   const encoded = plan.acceptsEncoded && decoded.bodyIsReaderEncoding;
   const value = encoded ? decoded.body : decoded.record;
-  const file = progress.hours.get(hourIndex);
-  if (file === undefined) {
-    return openHourFile(ctx, task, progress, hourIndex).then((opened) =>
-      append(progress, plan, opened, record.offset, value, encoded),
-    );
-  }
-  return append(progress, plan, file, record.offset, value, encoded);
+  countWritten(progress, plan, hourIndex);
+  return progress.files.append(hourIndex, record.offset, value, encoded);
 }
 
-/** A full decode with the time field read from the record (formats that need every value). */
-function withTimestamp(result: DecodeResult, field: string): IngestDecodeResult {
-  if (!result.ok) return result;
-  let value: unknown = result.record;
-  for (const part of field.split('.'))
-    value =
-      value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
-  return { ...result, timestamp: value };
-}
-
-function append(
-  progress: Progress,
-  plan: TopicPlan,
-  file: HourFile,
-  offset: bigint,
-  value: unknown,
-  encoded: boolean,
-): Promise<void> | undefined {
-  file.last = offset;
-  file.lastUsed = progress.counts.read;
+/** Counts a written record by its hour, and as late when its hour was already announced. */
+function countWritten(progress: Progress, plan: TopicPlan, hourIndex: number): void {
   progress.counts.written += 1;
-  const key = plan.hourKey(file.hourIndex);
+  const key = plan.hourKey(hourIndex);
   progress.hourCounts[key] = (progress.hourCounts[key] ?? 0) + 1;
-  if (plan.announcedThrough !== undefined && file.hourIndex <= plan.announcedThrough) {
+  if (plan.announcedThrough !== undefined && hourIndex <= plan.announcedThrough) {
     progress.counts.late += 1;
     progress.lateHours[key] = (progress.lateHours[key] ?? 0) + 1;
   }
-  const pending = encoded ? file.writer.appendEncoded(value as Buffer) : file.writer.append(value);
-  return pending instanceof Promise ? pending : undefined;
-}
-
-async function openHourFile(
-  ctx: PartitionTaskContext,
-  task: PartitionTask,
-  progress: Progress,
-  hourIndex: number,
-): Promise<HourFile> {
-  if (progress.hours.size >= ctx.plan.maxOpenFiles) await finishLeastRecentlyUsed(ctx, task, progress);
-  const first = progress.expected - 1n;
-  const tempPath = `${ctx.paths.tmp(ctx.runId, task.topic, task.partition)}/${ctx.plan.hourKey(hourIndex)}.${first}.${ctx.plan.extension}`;
-  const sink = await ctx.fs.create(tempPath, { overwrite: true });
-  const writer = ctx.plan.createWriter(sink);
-  const file: HourFile = {
-    hourIndex,
-    tempPath,
-    sink,
-    writer,
-    first,
-    last: first,
-    lastUsed: progress.counts.read,
-  };
-  progress.hours.set(hourIndex, file);
-  return file;
-}
-
-async function finishLeastRecentlyUsed(
-  ctx: PartitionTaskContext,
-  task: PartitionTask,
-  progress: Progress,
-): Promise<void> {
-  let oldest: HourFile | undefined;
-  for (const file of progress.hours.values())
-    if (oldest === undefined || file.lastUsed < oldest.lastUsed) oldest = file;
-  if (oldest === undefined) return;
-  progress.hours.delete(oldest.hourIndex);
-  progress.finished.push(await finishHourFile(ctx, task, oldest));
-}
-
-async function finishHourFile(
-  ctx: PartitionTaskContext,
-  task: PartitionTask,
-  file: HourFile,
-): Promise<ManifestFile> {
-  const { records, bytes } = await file.writer.finish();
-  await file.sink.close();
-  return {
-    kind: 'data',
-    temp: file.tempPath,
-    final: `${ctx.plan.hourDir(file.hourIndex)}/${task.topic}.${task.partition}.${file.first}-${file.last}.${ctx.plan.extension}`,
-    hour: ctx.plan.hourKey(file.hourIndex),
-    records,
-    firstOffset: file.first.toString(),
-    lastOffset: file.last.toString(),
-    bytes,
-  };
 }
 
 function addError(
   progress: Progress,
-  task: PartitionTask,
   record: KafkaRecord,
   code: string,
   message: string,
   revision?: bigint,
 ): void {
   progress.counts.errors += 1;
-  progress.errors.add(record.offset, {
-    topic: task.topic,
-    partition: task.partition,
-    offset: record.offset.toString(),
-    kafkaTimestamp: new Date(record.timestamp).toISOString(),
-    code,
-    message,
-    ...(revision === undefined ? {} : { revision: revision.toString() }),
-    raw: record.value === null ? null : record.value.toString('base64'),
-  });
+  progress.files.addError(record, code, message, revision);
 }
 
 /** closed: every temp file complete on the file system. */
-async function closing(
-  ctx: PartitionTaskContext,
-  task: PartitionTask,
-  progress: Progress,
-): Promise<ManifestFile[]> {
-  const files: ManifestFile[] = [...progress.finished];
-  const ordered = [...progress.hours.values()].sort((a, b) => a.hourIndex - b.hourIndex);
-  for (const file of ordered) {
-    files.push(await finishHourFile(ctx, task, file));
-    progress.hours.delete(file.hourIndex); // only once finished: a failure leaves it for `abandon`
-  }
-  files.sort((a, b) =>
-    a.hour! < b.hour! ? -1 : a.hour! > b.hour! ? 1 : Number(BigInt(a.firstOffset) - BigInt(b.firstOffset)),
-  );
-  const errorBytes = await progress.errors.finish();
-  if (errorBytes !== undefined) {
-    const { firstOffset, lastOffset, records, tempPath } = progress.errors;
-    files.push({
-      kind: 'errors',
-      temp: tempPath,
-      final: `${ctx.paths.errors(task.topic, task.partition)}/${task.topic}.${task.partition}.${firstOffset}-${lastOffset}.errors.jsonl`,
-      records,
-      firstOffset: String(firstOffset),
-      lastOffset: String(lastOffset),
-      bytes: errorBytes,
-    });
-  }
-  progress.closed = true;
+async function closing(progress: Progress): Promise<ManifestFile[]> {
+  const files = await progress.files.finish();
   failPoint('files-closed');
   return files;
 }
@@ -531,104 +336,13 @@ async function committing(ctx: PartitionTaskContext, manifest: CommitManifest): 
   await pruneCommitHistory(ctx.fs, ctx.paths, manifest.topic, manifest.partition);
 }
 
-/** Failure before the claim: discard temp files; the range is read again next run. */
+/** Failure: discard what is open; the temp dir goes unless a claim of ours needs it for a roll-forward. */
 async function abandon(ctx: PartitionTaskContext, task: PartitionTask, progress: Progress): Promise<void> {
-  if (!progress.closed) {
-    for (const file of progress.hours.values()) {
-      await file.writer.abort().catch(() => undefined);
-      await file.sink.abort();
-    }
-    await progress.errors.abort();
-  }
-  const claimed = await ctx.fs
-    .exists(ctx.paths.manifest(task.topic, task.partition, progress.start))
-    .catch(() => true);
-  // A claimed manifest of our own needs its temp files for the roll-forward; keep them.
-  const ownClaim = claimed && (await ownsManifest(ctx, task, progress.start));
-  if (!ownClaim) {
-    await ctx.fs
-      .delete(ctx.paths.tmp(ctx.runId, task.topic, task.partition), { recursive: true })
-      .catch(() => false);
-  }
-}
-
-async function ownsManifest(ctx: PartitionTaskContext, task: PartitionTask, start: bigint): Promise<boolean> {
-  try {
-    const text = await ctx.fs.readFile(ctx.paths.manifest(task.topic, task.partition, start));
-    const manifest = JSON.parse(text.toString('utf8')) as CommitManifest;
-    return manifest.runId === ctx.runId && manifest.token === ctx.lease.token;
-  } catch {
-    return true; // cannot tell: keeping temp files is the safe side
-  }
-}
-
-function revisionCounts(progress: Progress): Record<string, number> {
-  return Object.fromEntries([...progress.revisions].map(([revision, n]) => [revision.toString(), n]));
-}
-
-function equationOf(progress: Progress): string {
-  const { counts } = progress;
-  const span = progress.end - progress.start;
-  const expired = counts.expired > 0 ? ` + ${counts.expired} expired` : '';
-  return (
-    `${progress.end} − ${progress.start} = ${span}; ${counts.written} written + ${counts.errors} errors + ` +
-    `${counts.absent} absent${expired} = ${counts.written + counts.errors + counts.absent + counts.expired}`
+  await progress.files.abort();
+  await discardUnclaimed(
+    ctx.fs,
+    ctx.paths,
+    { ...task, runId: ctx.runId, token: ctx.lease.token },
+    progress.start,
   );
-}
-
-function resultOf(
-  ctx: PartitionTaskContext,
-  task: PartitionTask,
-  progress: Progress,
-  status: PartitionStatus,
-  files: readonly ManifestFile[] = [],
-): PartitionResult {
-  return {
-    topic: task.topic,
-    partition: task.partition,
-    status,
-    startOffset: progress.start.toString(),
-    endOffset: progress.end.toString(),
-    highWatermark: task.endOffset.toString(),
-    counts: { ...progress.counts },
-    equation: equationOf(progress),
-    ...(progress.expiredRange ? { expiredRange: progress.expiredRange } : {}),
-    files: files.length,
-    hours: progress.hourCounts,
-    lateHours: progress.lateHours,
-    revisions: revisionCounts(progress),
-    bytesRead: progress.bytesRead,
-    bytesWritten: files.reduce((sum, file) => (file.kind === 'data' ? sum + file.bytes : sum), 0),
-    reachedMs: progress.reachedMs,
-    caughtUp: status !== 'failed' && progress.end === task.endOffset,
-    token: ctx.lease.token,
-  };
-}
-
-/** A partition that failed before it could be read (recovery or lease errors). */
-export function failedBeforeStart(task: PartitionTask, error: unknown): PartitionResult {
-  return {
-    topic: task.topic,
-    partition: task.partition,
-    status: 'failed',
-    startOffset: '',
-    endOffset: '',
-    highWatermark: task.endOffset.toString(),
-    counts: { read: 0, written: 0, errors: 0, absent: 0, expired: 0, late: 0 },
-    equation: 'not started',
-    files: 0,
-    hours: {},
-    lateHours: {},
-    revisions: {},
-    bytesRead: 0,
-    bytesWritten: 0,
-    reachedMs: null,
-    caughtUp: false,
-    token: 0,
-    error: {
-      code: isMwiError(error) ? error.code : 'MWI_INTERNAL',
-      message: describeError(error),
-      canRetry: isMwiError(error) && error.canRetry,
-    },
-  };
 }

@@ -1,4 +1,4 @@
-import type { PartitionResult } from './partition-task.js';
+import type { PartitionResult } from './partition-result.js';
 
 /** What one ingest run did, per topic and partition; printed, and saved as JSON in the state dir. */
 export interface RunReport {

@@ -69,10 +69,11 @@ export async function writeJsonAtomically(fs: FileSystem, path: string, value: u
   const dir = path.slice(0, path.lastIndexOf('/'));
   const temp = `${dir}/.${path.slice(dir.length + 1)}.${randomUUID().slice(0, 8)}.tmp`;
   await fs.mkdirs(dir);
-  await fs.writeFile(temp, `${JSON.stringify(value, jsonReplacer, 2)}\n`);
   try {
+    await fs.writeFile(temp, `${JSON.stringify(value, jsonReplacer, 2)}\n`);
     await fs.rename(temp, path);
   } catch (error) {
+    // Also after a failed write: its answer may have been lost after the file was written.
     await fs.delete(temp).catch(() => false);
     throw error;
   }

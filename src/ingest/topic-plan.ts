@@ -4,6 +4,7 @@ import { HOUR_MS, hourKey, hourOf, hourStartMs, parseHourKey } from '../hours/ho
 import { compilePathTemplate } from '../hours/path-template.js';
 import { createTimestampParser, type TimestampParser } from '../hours/timestamp.js';
 import { type EffectiveDataset, effectiveDataset, type LoadedJob } from '../job/config.js';
+import type { DecodeResult, IngestDecodeResult, MessageCodec } from '../schemas/codec.js';
 import type { SchemaEntry, SchemaRegistry } from '../schemas/registry.js';
 import { schemaNameOfTopic } from '../schemas/registry.js';
 import { createAvroContainerWriter } from '../writers/avro-container.js';
@@ -174,4 +175,25 @@ function readerOf(resources: TopicPlanSources, schemaName: string, dataset: Effe
     );
   }
   return latest;
+}
+
+/**
+ * Decodes a message for this topic's hour files: with the Avro body kept as it is when the format
+ * takes encoded bodies, else a full decode with the time field read from the record.
+ */
+export function decodeMessage(plan: TopicPlan, codec: MessageCodec, value: Buffer): IngestDecodeResult {
+  const { schemaName, timestampField } = plan;
+  const readerRevision = plan.reader.revision;
+  if (plan.acceptsEncoded)
+    return codec.decodeForIngest(value, { schemaName, readerRevision, timestampField });
+  return withTimestamp(codec.decode(value, { schemaName, readerRevision }), timestampField);
+}
+
+function withTimestamp(result: DecodeResult, field: string): IngestDecodeResult {
+  if (!result.ok) return result;
+  let value: unknown = result.record;
+  for (const part of field.split('.'))
+    value =
+      value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+  return { ...result, timestamp: value };
 }

@@ -1,8 +1,8 @@
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { describeError, isMwiError, MwiError } from '../errors.js';
-import type { PartitionResult, PartitionTask } from '../ingest/partition-task.js';
-import { failedBeforeStart } from '../ingest/partition-task.js';
+import type { PartitionResult, PartitionTask } from '../ingest/partition-result.js';
+import { failedBeforeStart } from '../ingest/partition-result.js';
 import {
   finishRun,
   newRunId,

@@ -1,4 +1,4 @@
-import type { PartitionResult } from '../ingest/partition-task.js';
+import type { PartitionResult } from '../ingest/partition-result.js';
 
 /** How a partition task of the scheduled run ended, as counted in `mwingest_partition_tasks_total`. */
 export type TaskOutcome = 'committed' | 'up-to-date' | 'retried' | 'failed' | 'requeued';

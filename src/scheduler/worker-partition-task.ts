@@ -1,7 +1,7 @@
 import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { Logger } from 'pino';
 import { describeError, isMwiError, MwiError } from '../errors.js';
-import type { PartitionResult, PartitionTask } from '../ingest/partition-task.js';
+import type { PartitionResult, PartitionTask } from '../ingest/partition-result.js';
 import { type RunResources, runPartitionUnderLease } from '../ingest/run.js';
 import { buildTopicPlan } from '../ingest/topic-plan.js';
 import { leaseNames } from '../job/context.js';

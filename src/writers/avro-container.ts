@@ -103,7 +103,10 @@ class AvroContainerWriter implements RecordFileWriter {
       { ...options.metadata, 'avro.schema': JSON.stringify(options.schema), 'avro.codec': this.codec },
       this.sync,
     );
-    this.chain = this.write(header);
+    // A failed write is kept for `finish` to throw: a rejection nobody awaits yet would be unhandled.
+    this.chain = this.write(header).catch((error: unknown) => {
+      this.failure ??= error;
+    });
   }
 
   append(record: unknown): Promise<void> | undefined {

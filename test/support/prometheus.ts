@@ -6,7 +6,7 @@
 import { channel } from 'node:diagnostics_channel';
 import { Registry } from 'prom-client';
 import { partitionMetrics } from '../../src/hive/worker.js';
-import type { PartitionResult } from '../../src/ingest/partition-task.js';
+import type { PartitionResult } from '../../src/ingest/partition-result.js';
 import { createIngestMetrics } from '../../src/ops/metrics.js';
 import type { JobStatus } from '../../src/ops/status.js';
 import { HIVE_REQUESTS, WEBHDFS_REQUESTS } from '../../src/request-timing.js';

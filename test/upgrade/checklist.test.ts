@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { LocalFileSystem } from '../../src/hdfs/local.js';
-import type { PartitionResult } from '../../src/ingest/partition-task.js';
+import type { PartitionResult } from '../../src/ingest/partition-result.js';
 import type { RunReport, TopicReport } from '../../src/ingest/run-report.js';
 import { defaultRegistryRoot } from '../../src/schemas/registry.js';
 import type { ChecklistStep, StepId } from '../../src/upgrade/checklist-step.js';
