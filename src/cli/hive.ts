@@ -10,6 +10,13 @@ import { datasetTables } from '../hive/ddl.js';
 import { type HivePartitionAddJob, hiveQueueName } from '../hive/queue.js';
 import { hiveIdentifier } from '../hive/statement.js';
 import { hivePartitionQueueStatus, startHivePartitionWorker } from '../hive/worker.js';
+import {
+  findUnqueuedHours,
+  hiveQueueMembership,
+  reconcileHiveQueue,
+  startHiveReconciler,
+  UNQUEUED_REASON,
+} from '../ingest/hive-reconcile.js';
 import { type JobConfig, type LoadedJob, loadJob, registryRootOf, secretFromEnv } from '../job/config.js';
 import { openJobFileSystem, REDIS_URL_DEFAULT_HELP, redisClient } from '../job/context.js';
 import { createLogger } from '../log.js';
@@ -167,7 +174,15 @@ For each complete hour the ingest announced, checks the job against the job defi
 ALTER TABLE … ADD IF NOT EXISTS PARTITION (…) LOCATION … and writes _SUCCESS in the hour directory.
 A failed add is retried with backoff and counted in mwingest_hive_partition_add_failures_total;
 \`mwingest hive status\` lists the hours still missing and why. SIGTERM or SIGINT: finish the running
-adds, then exit 0.`,
+adds, then exit 0.
+
+At start and every hive.reconcile.intervalSeconds (default 600) the worker also rebuilds the queue
+from the hour directories: an announced hour (_IMPORTED) without _SUCCESS whose add is not queued
+(Redis lost it) is queued again, logged and counted in mwingest_hive_partition_adds_requeued_total.
+
+Examples:
+  mwingest hive worker --job jobs/demo.json
+  mwingest hive worker --job jobs/demo.json --concurrency 2 --metrics-port 9469`,
     )
     .action(async (options: WorkerCli) => {
       const loaded = await loadJob(options.job);
@@ -186,6 +201,7 @@ adds, then exit 0.`,
         concurrency: options.concurrency,
         registry,
       });
+      const reconciler = startHiveReconciler({ loaded, fs, redis: connection, log, registry });
       let server: Server | undefined;
       if (options.metricsPort !== undefined)
         server = await serveMetrics(registry, options.metricsPort, options.metricsHost);
@@ -195,6 +211,7 @@ adds, then exit 0.`,
       );
       const signal = await Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);
       log.info({ signal }, 'stopping: finishing the running partition adds');
+      await reconciler.close();
       await worker.close();
       server?.close();
       stopCommonMetrics();
@@ -210,6 +227,9 @@ interface StatusCli {
   json?: boolean;
 }
 
+/** `hive status` exit codes. */
+const STATUS_EXIT = { ok: 0, failed: 1, unqueued: 3 } as const;
+
 function statusCommand(): Command {
   return new Command('status')
     .summary("what a job's partition-add queue holds: hours not added yet and why")
@@ -218,35 +238,72 @@ function statusCommand(): Command {
     .option('--json', 'print the status as JSON')
     .addHelpText(
       'after',
-      '\nExit codes: 0 nothing failed for good, 1 some hours failed for good (see `mwingest hive retry`)',
+      `
+Besides the queue, reads the hour directories: an hour announced complete (_IMPORTED) without
+_SUCCESS whose add is not in the queue (Redis lost it) is listed as missing with the reason
+"${UNQUEUED_REASON}"; a running \`mwingest hive worker\` queues it again within
+hive.reconcile.intervalSeconds, \`mwingest hive retry --reconcile\` at once.
+
+Exit codes: 0 nothing failed for good and nothing missing, 1 some hours failed for good (see
+\`mwingest hive retry\`), 3 none failed but announced hours have no partition add queued
+
+Examples:
+  mwingest hive status --job jobs/demo.json
+  mwingest hive status --job jobs/demo.json --json`,
     )
     .action(async (options: StatusCli) => {
       const loaded = await loadJob(options.job);
       const connection = redisClient(options.redis);
+      const fs = await openJobFileSystem(loaded);
       const queue = new Queue<HivePartitionAddJob>(hiveQueueName(loaded.config.name), { connection });
       try {
         const status = await hivePartitionQueueStatus(queue);
+        const gaps = await findUnqueuedHours({
+          loaded,
+          fs,
+          queued: hiveQueueMembership(connection, (id) => queue.toKey(id)),
+        });
+        const missing = gaps.hours;
         if (options.json) {
-          process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify({ ...status, missing }, null, 2)}\n`);
         } else {
           const { counts } = status;
           const lines = [
             `queue ${status.queue}: ${counts.completed} added, ${counts.waiting} waiting, ${counts.active} running, ` +
-              `${counts.delayed} waiting to retry, ${counts.failed} failed`,
+              `${counts.delayed} waiting to retry, ${counts.failed} failed; ${missing.length} announced but not queued`,
             ...status.pending.map(
               (item) =>
                 `  ${item.hour}  ${item.topic}  ${item.state} (attempt ${item.attemptsMade}/${item.attempts})` +
                 (item.reason === undefined ? '' : `: ${item.reason}`),
             ),
+            ...missing.map((gap) => `  ${gap.hour}  ${gap.topic}  missing: ${gap.reason}`),
           ];
+          if (missing.length > 0)
+            lines.push(
+              `${missing.length} announced hour(s) have no partition add queued: a running \`mwingest hive worker\` queues them ` +
+                `within ${loaded.config.hive.reconcile.intervalSeconds} s, \`mwingest hive retry --job ${options.job} --reconcile\` now`,
+            );
           process.stdout.write(`${lines.join('\n')}\n`);
         }
-        process.exitCode = status.counts.failed > 0 ? 1 : 0;
+        process.exitCode =
+          status.counts.failed > 0
+            ? STATUS_EXIT.failed
+            : missing.length > 0
+              ? STATUS_EXIT.unqueued
+              : STATUS_EXIT.ok;
       } finally {
         await queue.close();
+        await fs.close();
         connection.disconnect();
       }
     });
+}
+
+interface RetryCli {
+  job: string;
+  redis?: string;
+  reconcile?: boolean;
+  json?: boolean;
 }
 
 function retryCommand(): Command {
@@ -254,16 +311,54 @@ function retryCommand(): Command {
     .summary('move the failed partition adds of a job back into its queue (a running worker picks them up)')
     .requiredOption('-j, --job <file>', 'job definition, e.g. jobs/demo.json')
     .option('--redis <url>', `Redis of the queue (${REDIS_URL_DEFAULT_HELP})`)
-    .action(async (options: { job: string; redis?: string }) => {
+    .option(
+      '--reconcile',
+      'also queue the adds of announced hours (_IMPORTED, no _SUCCESS) missing from the queue, e.g. after Redis lost its data',
+    )
+    .option('--json', 'print what was queued as JSON')
+    .addHelpText(
+      'after',
+      `
+Failed adds get fresh attempts. With --reconcile, the hour directories are read as \`mwingest hive
+status\` does and every announced hour whose add is not queued is queued again (same job id, so an
+hour is never queued twice). A running \`mwingest hive worker\` does the adds.
+
+Examples:
+  mwingest hive retry --job jobs/demo.json
+  mwingest hive retry --job jobs/demo.json --reconcile --json`,
+    )
+    .action(async (options: RetryCli) => {
       const loaded = await loadJob(options.job);
       const connection = redisClient(options.redis);
       const queue = new Queue<HivePartitionAddJob>(hiveQueueName(loaded.config.name), { connection });
       try {
         const failed = await queue.getFailed();
         for (const job of failed) await job.retry('failed', { resetAttemptsMade: true });
-        process.stdout.write(
-          `${failed.length} failed partition add(s) queued again: ${failed.map((job) => job.data.hour).join(', ') || 'none'}\n`,
-        );
+        const retried = failed.map((job) => ({ topic: job.data.topic, hour: job.data.hour }));
+        let reconciled: { topic: string; hour: string }[] | undefined;
+        if (options.reconcile) {
+          const fs = await openJobFileSystem(loaded);
+          try {
+            const result = await reconcileHiveQueue({ loaded, fs, redis: connection });
+            reconciled = result.queued.map(({ topic, hour }) => ({ topic, hour }));
+          } finally {
+            await fs.close();
+          }
+        }
+        if (options.json) {
+          process.stdout.write(
+            `${JSON.stringify({ retried, ...(reconciled === undefined ? {} : { reconciled }) }, null, 2)}\n`,
+          );
+        } else {
+          const list = (items: { topic: string; hour: string }[]) =>
+            items.map((item) => `${item.topic}/${item.hour}`).join(', ') || 'none';
+          const lines = [`${retried.length} failed partition add(s) queued again: ${list(retried)}`];
+          if (reconciled !== undefined)
+            lines.push(
+              `${reconciled.length} announced hour(s) without a queued partition add queued: ${list(reconciled)}`,
+            );
+          process.stdout.write(`${lines.join('\n')}\n`);
+        }
       } finally {
         await queue.close();
         connection.disconnect();

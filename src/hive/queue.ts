@@ -1,5 +1,9 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { type HourBucket, hourKey } from '../hours/hour.js';
+import { effectiveDataset, type JobConfig } from '../job/config.js';
+import { schemaNameOfTopic } from '../schemas/registry.js';
+import { addPartitionStatement, hivePartitionValues } from './statement.js';
 
 /**
  * The Hive partition-add queue: one BullMQ job per (topic, hour), added once the hour is complete.
@@ -20,6 +24,33 @@ export interface HivePartitionAddJob {
   location: string;
   /** The complete HQL, for executors that speak SQL. */
   statement: string;
+}
+
+/**
+ * The partition-add job of one hour of `topic`, as the announcer queues it and as the queue is
+ * rebuilt from HDFS after Redis lost it (src/ingest/hive-reconcile.ts): both must give the same job.
+ * `directory` is the hour directory on the job's file system, `hiveLocation` what Hive is given
+ * for it (`hiveLocation` in ddl.ts).
+ */
+export function partitionAddJobOf(
+  job: JobConfig,
+  topic: string,
+  bucket: HourBucket,
+  directory: string,
+  hiveLocation: string,
+): HivePartitionAddJob {
+  const dataset = effectiveDataset(job, schemaNameOfTopic(topic));
+  const { database, table } = dataset.hive;
+  return {
+    job: job.name,
+    topic,
+    hour: hourKey(bucket),
+    database,
+    table,
+    partition: hivePartitionValues(bucket),
+    location: directory,
+    statement: addPartitionStatement({ database, table, bucket, location: hiveLocation }),
+  };
 }
 
 export function hiveQueueName(jobName: string): string {

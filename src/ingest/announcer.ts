@@ -2,11 +2,10 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { isMwiError } from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
-import { type HiveJobQueue, openHiveJobQueue } from '../hive/queue.js';
-import { addPartitionStatement, hivePartitionValues } from '../hive/statement.js';
+import { type HiveJobQueue, openHiveJobQueue, partitionAddJobOf } from '../hive/queue.js';
 import { nextAnnouncements, type PartitionProgress } from '../hours/completeness.js';
 import { HOUR_MS, hourKey, hourStartMs, parseHourKey } from '../hours/hour.js';
-import { effectiveDataset, type JobConfig } from '../job/config.js';
+import type { JobConfig } from '../job/config.js';
 import type { PartitionOffsets } from '../kafka/client.js';
 import type { CommittedOffsets } from './commit.js';
 import { loadCompletenessState, type TopicCompleteness } from './completeness-state.js';
@@ -85,7 +84,6 @@ export function createAnnouncer(options: AnnouncerOptions): Announcer {
           ? {}
           : { earliestPendingMs: hourStartMs(parseHourKey(earliestPending)) }),
       });
-      const dataset = effectiveDataset(job, plan.schemaName);
       const announced: string[] = [];
       for (const bucket of decision.hours) {
         const key = hourKey(bucket);
@@ -100,21 +98,9 @@ export function createAnnouncer(options: AnnouncerOptions): Announcer {
           if (!isMwiError(error, 'MWI_FS_ALREADY_EXISTS')) throw error;
         }
         failPoint('imported-written');
-        await hiveQueue().add({
-          job: job.name,
-          topic: plan.topic,
-          hour: key,
-          database: dataset.hive.database,
-          table: dataset.hive.table,
-          partition: hivePartitionValues(bucket),
-          location: dir,
-          statement: addPartitionStatement({
-            database: dataset.hive.database,
-            table: dataset.hive.table,
-            bucket,
-            location: options.hiveLocationOf?.(dir) ?? dir,
-          }),
-        });
+        await hiveQueue().add(
+          partitionAddJobOf(job, plan.topic, bucket, dir, options.hiveLocationOf?.(dir) ?? dir),
+        );
         delete state.pendingCounts[key];
         state.announced.push({ hour: key, records, at: new Date(now()).toISOString() });
         announced.push(key);

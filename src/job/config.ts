@@ -228,6 +228,23 @@ const jobSchema = z.strictObject({
       user: z.string().min(1).optional(),
       /** Name of the environment variable holding the password (LDAP/CUSTOM authentication). */
       passwordEnv: z.string().min(1).optional(),
+      /**
+       * How `mwingest hive worker` rebuilds the partition-add queue from the hour directories
+       * (announced hours without `_SUCCESS` and without a queued add, e.g. after Redis lost its data).
+       */
+      reconcile: z
+        .strictObject({
+          /** Seconds between two passes; one pass also runs when the worker starts. @defaultValue 600 */
+          intervalSeconds: z.number().int().min(1).max(86_400).default(600),
+          /** Ended hours looked at on every pass, besides those the completeness record lists. @defaultValue 48 */
+          lookbackHours: z
+            .number()
+            .int()
+            .min(1)
+            .max(24 * 366)
+            .default(48),
+        })
+        .prefault({}),
     })
     .prefault({}),
   schedule: z

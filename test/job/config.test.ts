@@ -183,6 +183,18 @@ describe('job definitions: Hive connection', () => {
         isMwiError(error, 'MWI_CONFIG_INVALID') && /hive\.server: expected "host:port"/.test(error.message),
     );
   });
+
+  test('hive.reconcile: every 600 s over 48 hours by default; a bad value or unknown key is named', () => {
+    assert.deepEqual(parseJobConfig(minimal, 'jobs/test.json').hive.reconcile, {
+      intervalSeconds: 600,
+      lookbackHours: 48,
+    });
+    const job = parseJobConfig({ ...minimal, hive: { reconcile: { intervalSeconds: 60 } } }, 'jobs/test.json');
+    assert.deepEqual(job.hive.reconcile, { intervalSeconds: 60, lookbackHours: 48 });
+    const message = problemsOf({ ...minimal, hive: { reconcile: { intervalSeconds: 0, lookback: 3 } } });
+    assert.match(message, /hive\.reconcile\.intervalSeconds: .*\(got 0\)/);
+    assert.match(message, /hive\.reconcile\.lookback: unknown key/);
+  });
 });
 
 describe('job definitions: ${env:NAME} values', () => {
