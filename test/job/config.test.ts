@@ -189,7 +189,10 @@ describe('job definitions: Hive connection', () => {
       intervalSeconds: 600,
       lookbackHours: 48,
     });
-    const job = parseJobConfig({ ...minimal, hive: { reconcile: { intervalSeconds: 60 } } }, 'jobs/test.json');
+    const job = parseJobConfig(
+      { ...minimal, hive: { reconcile: { intervalSeconds: 60 } } },
+      'jobs/test.json',
+    );
     assert.deepEqual(job.hive.reconcile, { intervalSeconds: 60, lookbackHours: 48 });
     const message = problemsOf({ ...minimal, hive: { reconcile: { intervalSeconds: 0, lookback: 3 } } });
     assert.match(message, /hive\.reconcile\.intervalSeconds: .*\(got 0\)/);
