@@ -32,6 +32,10 @@ export const ErrorCodes = [
   'MWI_KAFKA_UNAVAILABLE',
   'MWI_KAFKA_PROTOCOL',
   'MWI_OFFSETS_EXPIRED',
+  // the committed offset is past the log end (topic recreated, log truncated)
+  'MWI_OFFSETS_BEYOND_LOG_END',
+  // a read reached the log end before its planned end offset (retried, never counted as absent)
+  'MWI_KAFKA_LOG_ENDED_EARLY',
   // the run
   'MWI_RUN_ACCOUNTING',
   'MWI_RUN_ERROR_RATIO',

@@ -12,7 +12,9 @@ import { HOUR_MS, type HourBucket, hourKey, hourOf, hourStartMs, parseHourKey } 
  * holds everything back.
  *
  * Hours are announced in order, each once: from the first hour (the job's `startHour`, else the
- * first hour with data) up to the watermark, including hours with no data at all.
+ * topic's oldest time on which records and Kafka agree, else the first hour with data) up to the
+ * watermark, including hours with no data at all. An hour that has not ended by the clock is never
+ * announced, whatever the records say.
  *
  * This module is pure; `announcer.ts` does the I/O.
  */
@@ -34,7 +36,12 @@ export interface CompletenessOptions {
   idleGraceMs: number;
   /** Never announce hours before the one containing this time. */
   startMs?: number;
-  /** Earliest hour (epoch ms in it) that has committed data not yet announced. */
+  /**
+   * The topic's oldest time, from Kafka (see `earliestMs` of a commit): the first hour when nothing
+   * was announced yet and no start hour is set. Older records are written and counted as late.
+   */
+  firstMs?: number;
+  /** Earliest hour (epoch ms in it) that has committed data not yet announced: the first hour without `firstMs`. */
   earliestPendingMs?: number;
 }
 
@@ -73,13 +80,15 @@ export function nextAnnouncements(
   nowMs: number,
   options: CompletenessOptions,
 ): Announcements {
-  const watermarkMs = topicWatermark(progress, nowMs, options.idleGraceMs);
-  if (watermarkMs === null) return { hours: [], state, watermarkMs };
+  const reachedMs = topicWatermark(progress, nowMs, options.idleGraceMs);
+  if (reachedMs === null) return { hours: [], state, watermarkMs: reachedMs };
+  const watermarkMs = Math.min(reachedMs, nowMs);
 
   // The first hour still to announce.
   let fromMs: number | undefined;
   if (state.announcedThrough !== null) fromMs = hourStartMs(parseHourKey(state.announcedThrough)) + HOUR_MS;
   else if (options.startMs !== undefined) fromMs = floorHour(options.startMs);
+  else if (options.firstMs !== undefined) fromMs = floorHour(options.firstMs);
   else if (options.earliestPendingMs !== undefined) fromMs = floorHour(options.earliestPendingMs);
   if (fromMs === undefined) return { hours: [], state, watermarkMs };
   if (options.startMs !== undefined) fromMs = Math.max(fromMs, floorHour(options.startMs));

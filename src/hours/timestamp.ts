@@ -84,7 +84,8 @@ export function createTimestampParser(spec: TimestampSpec, range: TimestampRange
       return { ok: false, code: 'BAD_TIMESTAMP', message: `field "${field}": ${parsed}` };
     }
     if (!Number.isFinite(parsed) || parsed < minMs || parsed > now() + maxFutureMs) {
-      const shown = Number.isFinite(parsed) ? new Date(parsed).toISOString() : String(parsed);
+      // A Date holds ±8.64e15 ms; anything beyond is shown as the number it is.
+      const shown = Math.abs(parsed) <= 8.64e15 ? new Date(parsed).toISOString() : `${parsed} ms`;
       return {
         ok: false,
         code: 'TIMESTAMP_OUT_OF_RANGE',
@@ -142,7 +143,12 @@ function hintFor(format: string, parsedMs: number): string {
 }
 
 function printable(value: unknown): string {
-  return typeof value === 'bigint' ? value.toString() : JSON.stringify(value);
+  if (typeof value === 'bigint' || (typeof value === 'number' && !Number.isFinite(value)))
+    return String(value);
+  // A record or array may hold longs (bigints) and Buffers; the text is for a person, so keep it short.
+  const text =
+    JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value);
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
 /**

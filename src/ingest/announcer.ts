@@ -32,7 +32,7 @@ export interface Announcer {
     plan: TopicPlan,
     snapshot: PartitionOffsets[],
     results: PartitionResult[],
-  ): Promise<{ hours: string[]; announcedThrough: string | null }>;
+  ): Promise<{ hours: string[]; announcedThrough: string | null; late: Record<string, number> }>;
   close(): Promise<void>;
 }
 
@@ -63,14 +63,28 @@ export function createAnnouncer(options: AnnouncerOptions): Announcer {
     async afterCommits(plan, snapshot, _results) {
       const state = await loadCompletenessState(fs, paths, plan.topic);
       const progress: PartitionProgress[] = [];
+      let firstMs: number | undefined;
       for (const offsets of snapshot) {
         const committed = await newCommits(fs, paths, plan.topic, offsets.partition, state);
         for (const commit of committed.newer) countCommit(state, commit);
         const endOffset = committed.last === undefined ? offsets.earliest : BigInt(committed.last.endOffset);
+        const earliestMs = committed.last?.earliestMs;
+        if (earliestMs !== undefined && earliestMs !== null)
+          firstMs = Math.min(firstMs ?? earliestMs, earliestMs);
+        if (endOffset > offsets.latest) {
+          // Committed past the log end (topic recreated, log truncated): the partition task fails with
+          // the offsets named; here it holds every hour back until an operator resets its offsets.
+          log.warn(
+            { topic: plan.topic, partition: offsets.partition, committed: endOffset, logEnd: offsets.latest },
+            'partition committed past its log end: no hour is announced until its offsets are reset',
+          );
+          progress.push({ partition: offsets.partition, reachedMs: null, caughtUp: false });
+          continue;
+        }
         progress.push({
           partition: offsets.partition,
           reachedMs: committed.last?.reachedMs ?? null,
-          caughtUp: endOffset >= offsets.latest,
+          caughtUp: endOffset === offsets.latest,
         });
       }
 
@@ -80,6 +94,7 @@ export function createAnnouncer(options: AnnouncerOptions): Announcer {
         ...(job.completeness.startHour === undefined
           ? {}
           : { startMs: Date.parse(job.completeness.startHour) }),
+        ...(firstMs === undefined ? {} : { firstMs }),
         ...(earliestPending === undefined
           ? {}
           : { earliestPendingMs: hourStartMs(parseHourKey(earliestPending)) }),
@@ -107,6 +122,13 @@ export function createAnnouncer(options: AnnouncerOptions): Announcer {
       }
       state.engine = decision.state;
       state.announcedThrough = decision.state.announcedThrough;
+      const late = lateBeforeFirstHour(state);
+      if (Object.keys(late).length > 0) {
+        log.warn(
+          { topic: plan.topic, late, firstHour: announced[0] },
+          'records older than the first announced hour are written and counted as late',
+        );
+      }
       state.announced = state.announced.slice(-2000);
       state.sequence += 1;
       state.updatedAt = new Date(now()).toISOString();
@@ -120,7 +142,7 @@ export function createAnnouncer(options: AnnouncerOptions): Announcer {
           'announced complete hours',
         );
       }
-      return { hours: announced, announcedThrough: state.announcedThrough };
+      return { hours: announced, announcedThrough: state.announcedThrough, late };
     },
     async close() {
       await queue?.close();
@@ -150,6 +172,23 @@ async function newCommits(
     newer.at(-1) ??
     (lastName === undefined ? undefined : await readJson<CommittedOffsets>(fs, `${dir}/${lastName}`));
   return { newer, last };
+}
+
+/**
+ * Records counted for hours at or before the announced-through hour that were never announced: the
+ * hours before a topic's first hour (a stray old record). They move from pending to late.
+ */
+function lateBeforeFirstHour(state: TopicCompleteness): Record<string, number> {
+  const late: Record<string, number> = {};
+  const through = state.announcedThrough;
+  if (through === null) return late;
+  for (const [hour, records] of Object.entries(state.pendingCounts)) {
+    if (hour > through) continue;
+    late[hour] = records;
+    state.late[hour] = (state.late[hour] ?? 0) + records;
+    delete state.pendingCounts[hour];
+  }
+  return late;
 }
 
 function countCommit(state: TopicCompleteness, commit: CommittedOffsets): void {

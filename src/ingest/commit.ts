@@ -68,6 +68,11 @@ export interface CommitManifest {
   revisions: Record<string, number>;
   /** Newest record time committed on this partition so far (epoch ms), across all commits. */
   reachedMs: number | null;
+  /**
+   * Oldest time on which a committed record's own time and its Kafka timestamp agree, across all
+   * commits (the topic's first hour comes from it). Absent in manifests written before it existed.
+   */
+  earliestMs?: number | null;
   createdAt: string;
 }
 

@@ -5,6 +5,7 @@ import { HOUR_MS } from '../hours/hour.js';
 import type { JobConfig } from '../job/config.js';
 import type { Lease } from '../job/lease.js';
 import type { KafkaRecord, KafkaSource } from '../kafka/client.js';
+import { kafkaTimeMs } from '../kafka/timestamp.js';
 import type { MessageCodec } from '../schemas/codec.js';
 import { HourFiles } from '../writers/hour-files.js';
 import {
@@ -56,6 +57,8 @@ export interface PartitionTaskContext {
 }
 
 interface Progress extends PartitionProgress {
+  /** Oldest time on which a committed record's own time and Kafka's time agree (see `agreedTimes`). */
+  earliestMs: number | null;
   /** The next offset the read expects. */
   expected: bigint;
   /** The hour files and the error file being written. */
@@ -68,6 +71,7 @@ export async function ingestPartition(
 ): Promise<PartitionResult> {
   const recovered = await recovering(ctx, task);
   const planned = planning(ctx, task, recovered.resumeOffset, recovered.last?.reachedMs ?? null);
+  if ('progress' in planned) planned.progress.earliestMs = recovered.last?.earliestMs ?? null;
   if ('result' in planned) return planned.result;
   const progress = planned.progress;
   try {
@@ -108,6 +112,13 @@ function planning(
   reachedMs: number | null,
 ): { progress: Progress } | { result: PartitionResult } {
   const counts: PartitionCounts = { read: 0, written: 0, errors: 0, absent: 0, expired: 0, late: 0 };
+  if (resumeOffset !== undefined && resumeOffset > task.endOffset) {
+    const progress = emptyProgress(ctx, task, resumeOffset, resumeOffset, counts, reachedMs);
+    const result = resultOf(task, progress, 'failed', ctx.lease.token);
+    result.error = beyondLogEnd(ctx, task, resumeOffset);
+    ctx.log.error({ topic: task.topic, partition: task.partition, ...result.error }, 'partition failed');
+    return { result };
+  }
   let start = resumeOffset ?? task.earliest;
   let expiredRange: Progress['expiredRange'];
   if (start < task.earliest) {
@@ -143,6 +154,30 @@ function planning(
   return { progress };
 }
 
+/**
+ * The committed offset is past the log end: the topic was deleted and recreated, or an unclean
+ * leader election truncated the log. Reading on would skip the new log's records and report the
+ * partition up to date forever, so it fails until an operator says where to read from.
+ */
+function beyondLogEnd(
+  ctx: PartitionTaskContext,
+  task: PartitionTask,
+  committed: bigint,
+): NonNullable<PartitionResult['error']> {
+  const { topic, partition, earliest, endOffset } = task;
+  return {
+    code: 'MWI_OFFSETS_BEYOND_LOG_END',
+    message:
+      `${topic}/${partition}: the committed offset ${committed} is past the log end ${endOffset} ` +
+      `(the log starts at ${earliest}): the topic was deleted and recreated, or its log truncated. ` +
+      `Nothing was read and no hour past this partition's progress is announced. Records at offsets ` +
+      `${earliest}–${endOffset - 1n} of the new log were never read${endOffset > earliest ? '' : ' (it is empty)'}. ` +
+      `Choose where to read from, then run again: mwingest offsets reset --job <job file> --topic ${topic} ` +
+      `--partition ${partition} --to earliest (or --to latest, an ISO time, or an offset). Job ${ctx.job.name}.`,
+    canRetry: false,
+  };
+}
+
 function emptyProgress(
   ctx: PartitionTaskContext,
   task: PartitionTask,
@@ -166,6 +201,7 @@ function emptyProgress(
     lateHours: {},
     revisions: new Map(),
     reachedMs,
+    earliestMs: null,
     bytesRead: 0,
   };
 }
@@ -205,7 +241,9 @@ async function writing(ctx: PartitionTaskContext, task: PartitionTask, progress:
       { canRetry: true },
     );
   }
-  // Offsets after the last record that the log did not return (e.g. a trailing transaction marker).
+  // Offsets after the last record that Kafka's fetch position passed without a record (a trailing
+  // transaction marker, a compacted tail): the reader ends normally only when the log covered the
+  // whole range, and throws when the log ended before it.
   if (progress.expected < progress.end) {
     progress.counts.absent += Number(progress.end - progress.expected);
     progress.expected = progress.end;
@@ -234,7 +272,7 @@ function writeRecord(
     return undefined;
   }
   progress.revisions.set(decoded.revision, (progress.revisions.get(decoded.revision) ?? 0) + 1);
-  if (progress.reachedMs === null || time.epochMs > progress.reachedMs) progress.reachedMs = time.epochMs;
+  advanceTimes(progress, time.epochMs, record.timestamp);
 
   const hourIndex = Math.floor(time.epochMs / HOUR_MS);
   // The body goes in as it is when it already is the reader's encoding and the format takes it.
@@ -242,6 +280,22 @@ function writeRecord(
   const value = encoded ? decoded.body : decoded.record;
   countWritten(progress, plan, hourIndex);
   return progress.files.append(hourIndex, record.offset, value, encoded);
+}
+
+/**
+ * A partition's progress in time, robust to a record whose clock is wrong: a record moves the
+ * partition's progress forward only as far as both its own time and Kafka's timestamp agree (the
+ * earlier of the two), and its oldest time back only as far as both agree (the later of the two).
+ * One record 5 h ahead, or from 2003, produced now, moves neither. Without a usable Kafka time
+ * (−1, out of range) the record's own time counts for progress, and nothing for the oldest time.
+ */
+function advanceTimes(progress: Progress, recordMs: number, kafkaTimestamp: number): void {
+  const kafkaMs = kafkaTimeMs(kafkaTimestamp);
+  const progressMs = kafkaMs === undefined ? recordMs : Math.min(recordMs, kafkaMs);
+  if (progress.reachedMs === null || progressMs > progress.reachedMs) progress.reachedMs = progressMs;
+  if (kafkaMs === undefined) return;
+  const oldestMs = Math.max(recordMs, kafkaMs);
+  if (progress.earliestMs === null || oldestMs < progress.earliestMs) progress.earliestMs = oldestMs;
 }
 
 /** Counts a written record by its hour, and as late when its hour was already announced. */
@@ -323,6 +377,7 @@ async function writingManifest(
     lateHours: progress.lateHours,
     revisions: revisionCounts(progress),
     reachedMs: progress.reachedMs,
+    earliestMs: progress.earliestMs,
     createdAt: new Date().toISOString(),
   };
   await claimManifest(ctx.fs, ctx.paths, manifest);

@@ -257,6 +257,7 @@ export async function finishRun(
         const announced = await resources.announcer.afterCommits(topicPlan, topic.partitions, partitions);
         report.announced = announced.hours;
         report.announcedThrough = announced.announcedThrough;
+        report.late = mergeCounts([report.late, announced.late]);
       } catch (error) {
         report.status = 'failed';
         report.problem = `completeness: ${describeError(error)}`;

@@ -28,7 +28,10 @@ export interface KafkaRecord {
   /** The message value; `null` for a tombstone. */
   value: Buffer | null;
   key: Buffer | null;
-  /** Broker or producer timestamp, milliseconds since the epoch. */
+  /**
+   * Broker or producer timestamp, milliseconds since the epoch, as the broker sent it: hostile, it
+   * may be −1 (none) or outside what a Date holds. Read it through `kafkaTimeMs`.
+   */
   timestamp: number;
 }
 
@@ -49,7 +52,9 @@ export interface KafkaSource {
   /**
    * Reads the records of one partition with offsets in `[from, to)`, in offset order, in batches.
    * Offsets absent from the log (compaction, transaction markers) are simply not yielded; the
-   * iteration ends once a record at or beyond `to - 1` was seen or the log ends before `to`.
+   * iteration ends normally only once the whole range is covered: a record at or beyond `to - 1` was
+   * seen, or Kafka's fetch position passed `to - 1`. A log that ends before `to` throws
+   * `MWI_KAFKA_LOG_ENDED_EARLY` (retryable): the unread offsets are never absent.
    * Does not join a consumer group and commits nothing. Aborting `signal` ends the iteration.
    */
   read(range: ReadRange, signal?: AbortSignal): AsyncIterable<KafkaRecord[]>;

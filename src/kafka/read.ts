@@ -5,12 +5,14 @@
  *
  * How it knows it is done, without ever waiting for offsets that will not come:
  * - a record at or beyond `to - 1` arrived, or
- * - librdkafka's end-of-partition event: the fetch position reached the high watermark (a range
- *   ending in transaction markers ends here), or
+ * - librdkafka's end-of-partition event at a fetch position at or past `to` (a range ending in
+ *   transaction markers ends here: the fetch position moves past the markers, no record comes), or
  * - nothing arrived for a while and the broker's watermarks say the position is at the log end.
  * And how it refuses to skip: `auto.offset.reset=error`, plus the same watermark check, because
  * librdkafka reports an offset that expires in the middle of a read only by going silent (seen with
  * librdkafka 2.15: "offset reset … to offset INVALID" is logged, no error reaches the application).
+ * A log that ends before `to` (a new leader's high watermark behind, a truncated log, an edited end
+ * offset) is an error that can be retried: the offsets the log did not reach are never "absent".
  */
 import rdkafka, { type KafkaConsumer, type Message, type Producer } from '@confluentinc/kafka-javascript';
 import { MwiError } from '../errors.js';
@@ -51,9 +53,11 @@ export async function* readPartitionRange(
   consumer.on('event.error', (error) => {
     clientTrouble = error;
   });
-  let reachedLogEnd = false;
+  /** The fetch position at librdkafka's last end-of-partition event. */
+  let logEndAt: bigint | undefined;
   consumer.on('partition.eof', (eof) => {
-    if (eof.topic === topic && eof.partition === partition) reachedLogEnd = true;
+    if (eof.topic === topic && eof.partition === partition && Number.isSafeInteger(eof.offset))
+      logEndAt = BigInt(eof.offset);
   });
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -104,6 +108,13 @@ export async function* readPartitionRange(
       const records: KafkaRecord[] = [];
       let done = false;
       for (const message of messages) {
+        if (!Number.isSafeInteger(message.offset) || message.offset < 0) {
+          throw new MwiError(
+            'MWI_KAFKA_PROTOCOL',
+            `reading ${where}: the broker returned a message with offset ${message.offset} after offset ${next}, which is not an offset`,
+            { canRetry: true, details: { topic, partition, offset: String(message.offset) } },
+          );
+        }
         const offset = BigInt(message.offset);
         if (message.partition !== partition || offset < next) continue;
         if (offset >= to) {
@@ -129,8 +140,12 @@ export async function* readPartitionRange(
         clientTrouble = undefined;
         yield records;
       }
+      if (done) return;
       // Every record before the log end arrives before the end-of-partition event.
-      if (done || reachedLogEnd) return;
+      if (logEndAt !== undefined) {
+        if (logEndAt >= to) return;
+        throw endedEarly(range, next, logEndAt, 'the fetch position at the end of the partition');
+      }
       const now = Date.now();
       if (records.length > 0 || now - lastCheck < CHECK_AFTER_MS) continue;
       lastCheck = now;
@@ -140,7 +155,10 @@ export async function* readPartitionRange(
       });
       if (marks !== undefined) {
         if (next < marks.logStart) throw outOfRange(range, next, marks, clientTrouble);
-        if (next >= marks.logEnd) return;
+        if (next >= marks.logEnd) {
+          if (marks.logEnd >= to) return;
+          throw endedEarly(range, next, marks.logEnd, 'the high watermark');
+        }
       }
       const silent = now - lastProgress;
       if ((clientTrouble !== undefined && silent > timeout) || silent > Math.max(SILENCE_LIMIT_MS, timeout)) {
@@ -155,6 +173,33 @@ export async function* readPartitionRange(
     untrack();
     await close();
   }
+}
+
+/**
+ * The log ends before the range does. Nothing proves the offsets in between absent: a new leader's
+ * high watermark may still be behind (retry), or the log was truncated or recreated (the next run
+ * finds its committed offset past the log end and says so).
+ */
+function endedEarly(range: ReadRange, next: bigint, logEnd: bigint, what: string): MwiError {
+  const { topic, partition, from, to } = range;
+  return new MwiError(
+    'MWI_KAFKA_LOG_ENDED_EARLY',
+    `${topic}/${partition}: the log ends at offset ${logEnd} (${what}), before the end ${to} of the range [${from}, ${to}) ` +
+      `being read; offsets ${next}–${to - 1n} were not returned and are not counted as absent. Nothing of the range is ` +
+      'committed; a retry reads it again. If it keeps happening, the partition was truncated (unclean leader election) ' +
+      'or the topic recreated: `mwingest status` shows its offsets.',
+    {
+      canRetry: true,
+      details: {
+        topic,
+        partition,
+        from: from.toString(),
+        to: to.toString(),
+        next: next.toString(),
+        logEnd: logEnd.toString(),
+      },
+    },
+  );
 }
 
 /** The offset to read is outside the log. Below its start means retention removed it: that is a loss, never skipped. */

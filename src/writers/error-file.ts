@@ -9,8 +9,10 @@ export interface ErrorRecord {
   topic: string;
   partition: number;
   offset: string;
-  /** Kafka timestamp of the message, ISO-8601. */
-  kafkaTimestamp: string;
+  /** Kafka timestamp of the message, ISO-8601; `null` when Kafka's value is not a time (−1, or beyond a Date's range). */
+  kafkaTimestamp: string | null;
+  /** Kafka timestamp exactly as the broker sent it (ms), whatever it is. */
+  kafkaTimestampMs: number | string;
   /** Stable reason code, e.g. `UNKNOWN_REVISION`, `MISSING_TIMESTAMP`. */
   code: string;
   message: string;

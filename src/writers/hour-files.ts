@@ -1,5 +1,6 @@
 import type { FileSystem, FileWriter } from '../hdfs/filesystem.js';
 import type { KafkaRecord } from '../kafka/client.js';
+import { kafkaTimeText } from '../kafka/timestamp.js';
 import { ErrorFileWriter } from './error-file.js';
 import type { RecordFileWriter } from './record-writer.js';
 
@@ -152,7 +153,8 @@ export class HourFiles {
       topic: this.place.topic,
       partition: this.place.partition,
       offset: record.offset.toString(),
-      kafkaTimestamp: new Date(record.timestamp).toISOString(),
+      kafkaTimestamp: kafkaTimeText(record.timestamp),
+      kafkaTimestampMs: Number.isFinite(record.timestamp) ? record.timestamp : String(record.timestamp),
       code,
       message,
       ...(revision === undefined ? {} : { revision: revision.toString() }),

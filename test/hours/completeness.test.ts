@@ -118,4 +118,26 @@ describe('hour completeness', () => {
     );
     assert.deepEqual(keys(result), ['2026-11-22T12', '2026-11-22T13']);
   });
+
+  test('an hour that has not ended by the clock is never announced, whatever a record says', () => {
+    // One record 5 h ahead of the clock on a caught-up partition.
+    const result = nextAnnouncements(
+      initialCompletenessState(),
+      [{ partition: 0, reachedMs: at(20, 10), caughtUp: true }],
+      at(15, 30),
+      { ...options, earliestPendingMs: at(13) },
+    );
+    assert.deepEqual(keys(result), ['2026-11-22T13', '2026-11-22T14']);
+    assert.equal(result.watermarkMs, at(15, 30));
+  });
+
+  test("a topic's first hour comes from Kafka's time, not from a stray old record", () => {
+    const result = nextAnnouncements(
+      initialCompletenessState(),
+      [{ partition: 0, reachedMs: at(14, 20), caughtUp: false }],
+      at(15),
+      { ...options, firstMs: at(12, 40), earliestPendingMs: Date.UTC(2003, 5, 1, 9) },
+    );
+    assert.deepEqual(keys(result), ['2026-11-22T12', '2026-11-22T13']);
+  });
 });

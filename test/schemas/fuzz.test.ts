@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { hourOf } from '../../src/hours/hour.js';
+import { createTimestampParser, TimestampErrorCodes } from '../../src/hours/timestamp.js';
 import { MessageCodec } from '../../src/schemas/codec.js';
 import { DecodeErrorCodes } from '../../src/schemas/decode-error.js';
 import { withHeader } from '../../src/schemas/header.js';
@@ -142,3 +144,75 @@ for (const [label, registry] of Object.entries(registries)) {
     }
   });
 }
+
+/**
+ * The time field is the other value from the wire that the ingest computes with: whatever the
+ * decoded field holds, the parser returns a time inside the accepted range or an error with a known
+ * code and a sentence, and never throws (a value beyond a Date's range once did, in the message).
+ */
+test('fuzz: 20000 hostile values of the time field in each timestamp format', () => {
+  const random = seededRandom(9001);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const digits = (n: number) => Array.from({ length: n }, () => Math.floor(random() * 10)).join('');
+  const values: (() => unknown)[] = [
+    () => (random() - 0.5) * 10 ** Math.floor(random() * 310),
+    () => Math.floor((random() - 0.5) * 2 ** Math.floor(random() * 64)),
+    () =>
+      pick([
+        Number.NaN,
+        Number.POSITIVE_INFINITY,
+        Number.NEGATIVE_INFINITY,
+        -0,
+        9e15,
+        8.64e15,
+        2 ** 53,
+        2 ** 31 - 1,
+      ]),
+    () => BigInt(Math.floor((random() - 0.5) * 2 ** 40)) * 10n ** BigInt(Math.floor(random() * 12)),
+    () => `${random() < 0.2 ? '-' : ''}${digits(1 + Math.floor(random() * 25))}`,
+    () =>
+      `${pick(['', '+', '-'])}${digits(pick([4, 6]))}-${digits(2)}-${digits(2)}${pick(['T', ' '])}${digits(2)}:${digits(2)}:${digits(2)}${pick(['', 'Z', '+14:00', '.999999999Z'])}`,
+    () =>
+      Buffer.from(
+        Array.from({ length: Math.floor(random() * 20) }, () => Math.floor(random() * 256)),
+      ).toString('latin1'),
+    () => pick([null, undefined, true, false, '', {}, [], { ts: 5n }, [1n, 'x'], Buffer.from('ts')]),
+  ];
+  const formats = [
+    'unix_seconds',
+    'unix_milliseconds',
+    'ISO-8601',
+    'yyyy-MM-dd HH:mm:ss',
+    "yyyy-MM-dd'T'HH:mm:ssX",
+  ];
+  const known = new Set<string>(TimestampErrorCodes);
+  const now = Date.now();
+  for (const format of formats) {
+    const parse = createTimestampParser({ field: 'ts', format }, { now: () => now });
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 4000; i++) {
+      const value = pick(values)();
+      let result: ReturnType<typeof parse>;
+      try {
+        result = parse(value);
+      } catch (error) {
+        assert.fail(`${format}: parsing ${String(value)} threw ${(error as Error).stack}`);
+      }
+      if (result.ok) {
+        assert.ok(Number.isSafeInteger(result.epochMs), `${format}: ${String(value)} → ${result.epochMs}`);
+        assert.ok(result.epochMs >= Date.UTC(2001, 0, 15) && result.epochMs <= now + 86_400_000);
+        hourOf(result.epochMs);
+        new Date(result.epochMs).toISOString();
+      } else {
+        assert.ok(known.has(result.code), result.code);
+        assert.ok(result.message.length > 20 && result.message.length < 600, result.message);
+      }
+      const key = result.ok ? 'ok' : result.code;
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+    }
+    assert.ok(
+      (seen.get('TIMESTAMP_OUT_OF_RANGE') ?? 0) + (seen.get('BAD_TIMESTAMP') ?? 0) > 500,
+      `${format}: ${JSON.stringify([...seen])}`,
+    );
+  }
+});
