@@ -120,6 +120,30 @@ describe('bounded reads of three partitions', () => {
     assert.equal(batches, 0);
   });
 
+  test('a range past the log end is MWI_KAFKA_LOG_ENDED_EARLY (retryable), never a quiet end', async () => {
+    const yielded: bigint[] = [];
+    await assert.rejects(
+      within(
+        20_000,
+        'read past the end',
+        (async () => {
+          for await (const batch of source.read({ topic, partition: 0, from: 190n, to: 205n }))
+            yielded.push(...batch.map((r) => r.offset));
+        })(),
+      ),
+      (error: unknown) => {
+        rejectsWithCode('MWI_KAFKA_LOG_ENDED_EARLY')(error);
+        assert.equal((error as { canRetry: boolean }).canRetry, true);
+        assert.match((error as Error).message, /log ends at offset 200 .*offsets 200–204 were not returned/);
+        return true;
+      },
+    );
+    assert.deepEqual(
+      yielded,
+      Array.from({ length: 10 }, (_, k) => BigInt(190 + k)),
+    );
+  });
+
   test('reading joins no consumer group and commits nothing', async () => {
     await readAll(source, { topic, partition: 0, from: 0n, to: 10n });
     const groups = await kit.admin.listGroups();
