@@ -1,7 +1,9 @@
+import { hostname, userInfo } from 'node:os';
 import { Command } from 'commander';
 import { MwiError } from '../errors.js';
-import { loadJob } from '../job/config.js';
-import { REDIS_URL_DEFAULT_HELP, redisClient } from '../job/context.js';
+import { StatePaths } from '../ingest/state-store.js';
+import { type LoadedJob, loadJob } from '../job/config.js';
+import { openJobFileSystem, REDIS_URL_DEFAULT_HELP, redisClient } from '../job/context.js';
 import {
   getSchedule,
   listSchedules,
@@ -10,6 +12,7 @@ import {
   type ScheduleInfo,
   triggerRun,
 } from '../scheduler/schedule.js';
+import { type ScheduleRecord, writeScheduleRecord } from '../scheduler/schedule-keeper.js';
 
 /** `mwingest schedule`: register, show, remove or fire the hourly schedule of a job. */
 export function scheduleCommand(): Command {
@@ -20,7 +23,9 @@ export function scheduleCommand(): Command {
     .description(
       "Registers the job's repeatable schedule (a BullMQ job scheduler, cron in UTC) in Redis. `mwingest worker` " +
         'processes its ticks: each tick starts a run unless one of the same job is still going, in which case it ' +
-        'is skipped and recorded. Registering again updates the schedule; it never adds a second one.',
+        'is skipped and recorded. Registering again updates the schedule; it never adds a second one. The decision (registered with ' +
+        "which cron, or removed) is also recorded in the job's state directory: workers register the schedule " +
+        'again when Redis loses it, and never one that was removed.',
     )
     .option('-j, --job <file>', 'job definition, e.g. jobs/demo.json')
     .option('--cron <expr>', 'cron expression in UTC (default: the job\'s schedule.cron, "15 * * * *")')
@@ -78,8 +83,11 @@ async function scheduleAction(options: ScheduleCli): Promise<number> {
       );
       return 0;
     }
-    const { config } = await loadJob(options.job!);
+    const loaded = await loadJob(options.job!);
+    const { config } = loaded;
     if (options.remove) {
+      // Recorded first: a worker that finds the schedule missing meanwhile must not register it again.
+      await recordDecision(loaded, { state: 'removed' });
       const removed = await removeSchedule(connection, config.name);
       print(
         { job: config.name, removed },
@@ -96,6 +104,10 @@ async function scheduleAction(options: ScheduleCli): Promise<number> {
       return 0;
     }
     const { schedule, previous } = await registerSchedule(connection, config, options.cron);
+    await recordDecision(loaded, {
+      state: 'registered',
+      ...(schedule.pattern === null ? {} : { pattern: schedule.pattern }),
+    });
     const change =
       previous === undefined
         ? 'registered'
@@ -106,6 +118,23 @@ async function scheduleAction(options: ScheduleCli): Promise<number> {
     return 0;
   } finally {
     connection.disconnect();
+  }
+}
+
+/** Records the operator's decision in the state directory, where workers find it after Redis lost the schedule. */
+async function recordDecision(
+  loaded: LoadedJob,
+  decision: Pick<ScheduleRecord, 'state' | 'pattern'>,
+): Promise<void> {
+  const fs = await openJobFileSystem(loaded);
+  try {
+    await writeScheduleRecord(fs, new StatePaths(loaded.config.output.stateDir, loaded.config.name), {
+      ...decision,
+      at: new Date().toISOString(),
+      by: `mwingest schedule (${userInfo().username}@${hostname()})`,
+    });
+  } finally {
+    await fs.close();
   }
 }
 

@@ -35,6 +35,12 @@ export function workerCommand(): Command {
       nonNegativeNumber,
       10,
     )
+    .option(
+      '--schedule-check <seconds>',
+      "how often the job's schedule is checked, and registered again when Redis lost it",
+      positiveNumber,
+      60,
+    )
     .option('--redis <url>', `Redis of the queues and leases (${REDIS_URL_DEFAULT_HELP})`)
     .addHelpText(
       'after',
@@ -42,6 +48,11 @@ export function workerCommand(): Command {
 SIGTERM or SIGINT: stop taking work, let running partition tasks finish for --shutdown-grace seconds,
 then stop their reads (nothing uncommitted is committed), release their leases and queue them again;
 exit 0. A second signal exits at once (leases then expire after leases.ttlSeconds).
+
+At start and every --schedule-check seconds: a schedule \`mwingest schedule\` registered that Redis no
+longer has (restarted empty, failed over, flushed) is registered again as recorded in the state
+directory, logged and counted in mwingest_schedule_restored_total. A schedule that is registered, or
+was removed with \`mwingest schedule --remove\`, is left as it is.
 
 Examples:
   mwingest schedule --job jobs/demo.json && mwingest worker --job jobs/demo.json --metrics-port 9464
@@ -60,6 +71,7 @@ Examples:
         metrics,
         concurrency: options.concurrency,
         shutdownGraceMs: options.shutdownGrace * 1000,
+        scheduleCheckMs: options.scheduleCheck * 1000,
         ...(options.redis === undefined ? {} : { redisUrl: options.redis }),
       });
       const gauges = startJobGauges({
@@ -102,5 +114,6 @@ interface WorkerCli {
   metricsHost: string;
   statusInterval: number;
   shutdownGrace: number;
+  scheduleCheck: number;
   redis?: string;
 }

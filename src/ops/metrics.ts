@@ -33,6 +33,7 @@ import type { JobStatus } from './status.js';
  * | `mwingest_partition_tasks_total` | ingest_job, outcome | committed, up-to-date, retried, failed, requeued |
  * | `mwingest_runs_total` | ingest_job, status | runs finished here: succeeded or failed |
  * | `mwingest_run_ticks_skipped_total` | ingest_job | schedule ticks skipped because a run was in progress |
+ * | `mwingest_schedule_restored_total` | ingest_job | the schedule was missing from Redis and registered again by this worker |
  * | `mwingest_run_duration_seconds` | ingest_job | histogram of run durations (tick to report) |
  * | `mwingest_consumer_lag_offsets` | ingest_job, topic, partition | high watermark − committed offset |
  * | `mwingest_consumer_lag_seconds` | ingest_job, topic, partition | now − time of the newest record committed, 0 when caught up |
@@ -172,6 +173,12 @@ export function createIngestMetrics(
     labelNames: ['ingest_job'],
     registers,
   });
+  const restored = new Counter({
+    name: 'mwingest_schedule_restored_total',
+    help: 'Times this worker found the job schedule missing from Redis and registered it again',
+    labelNames: ['ingest_job'],
+    registers,
+  });
   const duration = new Histogram({
     name: 'mwingest_run_duration_seconds',
     help: 'Duration of runs, from the tick to the saved report',
@@ -259,6 +266,9 @@ export function createIngestMetrics(
     },
     tickSkipped(job) {
       skipped.inc({ ingest_job: job });
+    },
+    scheduleRestored(job) {
+      restored.inc({ ingest_job: job });
     },
     statusRefreshFailed(job) {
       refreshFailures.inc({ ingest_job: job });

@@ -3,6 +3,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { describeError, MwiError } from '../errors.js';
 import type { JobConfig } from '../job/config.js';
+import { redisPrefixOf } from '../job/context.js';
 import { jobOptionsOf, type TickData } from './run-flow.js';
 import { runsQueueName, schedulerIdOf } from './run-flow-state.js';
 
@@ -22,6 +23,14 @@ export interface ScheduleInfo {
 }
 
 export const DEFAULT_TZ = 'UTC';
+
+/**
+ * Set by {@link removeSchedule}, cleared by {@link registerSchedule}: the schedule is missing because
+ * it was removed, not because Redis lost it, so workers leave it removed (schedule-keeper.ts).
+ */
+export function scheduleRemovedKey(jobName: string): string {
+  return `${redisPrefixOf(jobName)}:schedule:removed`;
+}
 
 /** Registers (or updates) the job's schedule. `cron` overrides the job's `schedule.cron`. */
 export async function registerSchedule(
@@ -52,6 +61,7 @@ export async function registerSchedule(
         { cause: error },
       );
     }
+    await connection.del(scheduleRemovedKey(job.name));
     const schedule = await readSchedule(runs, job.name);
     if (schedule === undefined) {
       throw new MwiError(
@@ -69,6 +79,7 @@ export async function registerSchedule(
 export async function removeSchedule(connection: Redis, jobName: string): Promise<boolean> {
   const runs = new Queue(runsQueueName(jobName), { connection });
   try {
+    await connection.set(scheduleRemovedKey(jobName), new Date().toISOString());
     return await runs.removeJobScheduler(schedulerIdOf(jobName));
   } finally {
     await runs.close();

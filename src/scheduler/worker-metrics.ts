@@ -13,4 +13,6 @@ export interface WorkerMetrics {
   taskOutcome(job: string, outcome: TaskOutcome): void;
   runFinished(job: string, status: string, durationMs: number): void;
   tickSkipped(job: string): void;
+  /** The schedule was missing from Redis and registered again (schedule-keeper.ts). */
+  scheduleRestored(job: string): void;
 }

@@ -12,6 +12,7 @@ import {
   type TickData,
 } from './run-flow.js';
 import { partitionsQueueName, recordFinishedRun, runsQueueName } from './run-flow-state.js';
+import { startScheduleKeeper } from './schedule-keeper.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 import { processPartitionTask } from './worker-partition-task.js';
 
@@ -38,6 +39,8 @@ export interface IngestWorkerOptions {
   metrics?: WorkerMetrics;
   /** On close, how long running tasks may go on before their reads are stopped. @defaultValue 10000 */
   shutdownGraceMs?: number;
+  /** How often the job's schedule is checked and restored when Redis lost it (schedule-keeper.ts). @defaultValue 60000 */
+  scheduleCheckMs?: number;
 }
 
 export interface IngestWorker {
@@ -133,6 +136,17 @@ export async function startIngestWorker(options: IngestWorkerOptions): Promise<I
       );
   });
 
+  const scheduleKeeper = startScheduleKeeper({
+    redis: connection,
+    job: loaded.config,
+    fs: resources.fs,
+    paths: resources.paths,
+    log,
+    owner: resources.leases.owner,
+    ...(metrics === undefined ? {} : { metrics }),
+    intervalMs: options.scheduleCheckMs ?? 60_000,
+  });
+
   log.info(
     {
       owner: resources.leases.owner,
@@ -157,6 +171,7 @@ export async function startIngestWorker(options: IngestWorkerOptions): Promise<I
           options.shutdownGraceMs ?? 10_000,
         );
         try {
+          await scheduleKeeper.stop();
           await Promise.all([runsWorker.close(), partitionsWorker.close()]);
         } finally {
           clearTimeout(grace);

@@ -173,6 +173,7 @@ export function spawnWorker(
     metricsPort?: number;
     statusInterval?: number;
     shutdownGrace?: number;
+    scheduleCheck?: number;
     env?: Record<string, string>;
   } = {},
 ): WorkerProcess {
@@ -188,6 +189,7 @@ export function spawnWorker(
   if (options.metricsPort !== undefined) args.push('--metrics-port', String(options.metricsPort));
   if (options.statusInterval !== undefined) args.push('--status-interval', String(options.statusInterval));
   if (options.shutdownGrace !== undefined) args.push('--shutdown-grace', String(options.shutdownGrace));
+  if (options.scheduleCheck !== undefined) args.push('--schedule-check', String(options.scheduleCheck));
   const child = spawn(process.execPath, args, {
     cwd: projectRoot,
     env: { ...process.env, MWINGEST_FROM_SOURCE: '1', MWINGEST_LOG_LEVEL: 'info', ...options.env },
