@@ -31,12 +31,24 @@ export const MANIFEST_VERSION = 1;
 /** A file a commit renames from its temp name to its final name (written by `HourFiles`). */
 export type ManifestFile = FinishedFile;
 
+/** Offsets [from, to) that Kafka skipped, and how it showed it. */
+export interface AbsentRange {
+  from: string;
+  to: string;
+  /**
+   * `between-records`: Kafka returned records before and after them, not these (compacted away, or
+   * transaction markers). `after-last-record`: Kafka's fetch position passed them after the last
+   * record it returned (a trailing transaction marker, or a compacted tail).
+   */
+  reason: 'between-records' | 'after-last-record';
+}
+
 export interface PartitionCounts {
   /** Records the log returned in [start, end). */
   read: number;
   written: number;
   errors: number;
-  /** Offsets in [start, end) the log did not return (compaction, transaction markers). */
+  /** Offsets in [start, end) Kafka skipped (compaction, transaction markers); the ranges are `absentRanges`. */
   absent: number;
   /** Offsets that expired from Kafka before they were read (`expiredOffsets: "report"`). */
   expired: number;
@@ -60,6 +72,8 @@ export interface CommitManifest {
   expiredRange?: { from: string; to: string };
   files: ManifestFile[];
   counts: PartitionCounts;
+  /** The first absent ranges (at most 100; `counts.absent` counts them all), each with its reason. */
+  absentRanges?: AbsentRange[];
   /** Records per hour key. */
   hours: Record<string, number>;
   /** Late records per hour key. */

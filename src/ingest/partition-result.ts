@@ -1,5 +1,5 @@
 import { describeError, isMwiError } from '../errors.js';
-import type { ManifestFile, PartitionCounts } from './commit.js';
+import type { AbsentRange, ManifestFile, PartitionCounts } from './commit.js';
 
 /** One topic-partition's share of a run: what `ingestPartition` is asked to do. */
 export interface PartitionTask {
@@ -25,6 +25,8 @@ export interface PartitionResult {
   /** `end − start = written + errors + absent + expired`, with the numbers. */
   equation: string;
   expiredRange?: { from: string; to: string };
+  /** The first ranges Kafka skipped, each with its reason (`counts.absent` counts them all). */
+  absentRanges?: AbsentRange[];
   files: number;
   hours: Record<string, number>;
   lateHours: Record<string, number>;
@@ -45,6 +47,7 @@ export interface PartitionProgress {
   end: bigint;
   counts: PartitionCounts;
   expiredRange?: { from: string; to: string };
+  absentRanges: AbsentRange[];
   hourCounts: Record<string, number>;
   lateHours: Record<string, number>;
   /** Records per writer revision (counted by id; strings only in the manifest and report). */
@@ -87,6 +90,7 @@ export function resultOf(
     counts: { ...progress.counts },
     equation: equationOf(progress),
     ...(progress.expiredRange ? { expiredRange: progress.expiredRange } : {}),
+    ...(progress.absentRanges.length > 0 ? { absentRanges: progress.absentRanges } : {}),
     files: files.length,
     hours: progress.hourCounts,
     lateHours: progress.lateHours,

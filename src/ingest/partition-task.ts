@@ -9,6 +9,7 @@ import { kafkaTimeMs } from '../kafka/timestamp.js';
 import type { MessageCodec } from '../schemas/codec.js';
 import { HourFiles } from '../writers/hour-files.js';
 import {
+  type AbsentRange,
   applyManifest,
   type CommitManifest,
   claimManifest,
@@ -197,6 +198,7 @@ function emptyProgress(
       tempDir: ctx.paths.tmp(ctx.runId, task.topic, task.partition),
       errorsDir: ctx.paths.errors(task.topic, task.partition),
     }),
+    absentRanges: [],
     hourCounts: {},
     lateHours: {},
     revisions: new Map(),
@@ -214,7 +216,7 @@ async function writing(ctx: PartitionTaskContext, task: PartitionTask, progress:
     let batchBytes = 0;
     for (const record of batch) {
       if (record.offset < progress.expected || record.offset >= progress.end) continue;
-      progress.counts.absent += Number(record.offset - progress.expected);
+      if (record.offset > progress.expected) markAbsent(progress, record.offset, 'between-records');
       progress.expected = record.offset + 1n;
       progress.counts.read += 1;
       batchBytes += record.value?.length ?? 0;
@@ -244,10 +246,17 @@ async function writing(ctx: PartitionTaskContext, task: PartitionTask, progress:
   // Offsets after the last record that Kafka's fetch position passed without a record (a trailing
   // transaction marker, a compacted tail): the reader ends normally only when the log covered the
   // whole range, and throws when the log ended before it.
-  if (progress.expected < progress.end) {
-    progress.counts.absent += Number(progress.end - progress.expected);
-    progress.expected = progress.end;
-  }
+  if (progress.expected < progress.end) markAbsent(progress, progress.end, 'after-last-record');
+}
+
+const MAX_ABSENT_RANGES = 100;
+
+/** Offsets [expected, to) that Kafka skipped: counted, and the first ranges kept with their reason. */
+function markAbsent(progress: Progress, to: bigint, reason: AbsentRange['reason']): void {
+  progress.counts.absent += Number(to - progress.expected);
+  if (progress.absentRanges.length < MAX_ABSENT_RANGES)
+    progress.absentRanges.push({ from: progress.expected.toString(), to: to.toString(), reason });
+  progress.expected = to;
 }
 
 /** Returns a promise only when the record needs I/O first (a new hour file, a full block). */
@@ -371,6 +380,7 @@ async function writingManifest(
     startOffset: progress.start.toString(),
     endOffset: progress.end.toString(),
     ...(progress.expiredRange ? { expiredRange: progress.expiredRange } : {}),
+    ...(progress.absentRanges.length > 0 ? { absentRanges: progress.absentRanges } : {}),
     files,
     counts: progress.counts,
     hours: progress.hourCounts,

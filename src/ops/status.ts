@@ -44,6 +44,8 @@ export interface PartitionState {
   /** Lease holder and fencing token of the last commit. */
   lastCommitOwner: string | null;
   lastCommitToken: number | null;
+  /** What is wrong with the partition's offsets, if anything (committed past the log end). */
+  problem?: string;
 }
 
 export interface TopicState {
@@ -197,6 +199,13 @@ async function topicState(sources: StatusSources, topic: string, now: number): P
         lastCommitRunId: last?.runId ?? null,
         lastCommitOwner: last?.owner ?? null,
         lastCommitToken: last?.token ?? null,
+        ...(resume > offsets.latest
+          ? {
+              problem:
+                `committed offset ${resume} is past the log end ${offsets.latest} (log start ${offsets.earliest}): ` +
+                'the topic was recreated or its log truncated; no hour is announced until its offsets are reset',
+            }
+          : {}),
       });
     }
     state.lag = lag.toString();
@@ -279,6 +288,7 @@ export function formatJobStatus(status: JobStatus): string {
           `${p.lagSeconds === null ? '' : ` (${formatSeconds(p.lagSeconds)})`}` +
           `${p.lastCommitAt === null ? '' : `, last commit ${p.lastCommitAt} by token ${p.lastCommitToken}`}`,
       );
+      if (p.problem !== undefined) lines.push(`    ! ${p.problem}`);
     }
     const late = Object.entries(topic.late);
     if (late.length > 0)

@@ -21,6 +21,7 @@ import { openKafkaSink } from '../../src/kafka/open.js';
 import { runJob } from '../../src/scheduler/local-run.js';
 import { MessageCodec } from '../../src/schemas/codec.js';
 import { SchemaRegistry } from '../../src/schemas/registry.js';
+import { runMwingest } from '../support/cli.js';
 import {
   decodeContainer,
   expectedReaderBytes,
@@ -32,6 +33,7 @@ import {
   readErrorRecords,
   writeTestJob,
 } from '../support/ingest.js';
+import { produceTransactions } from '../support/kafka.js';
 import { requireStack, type StackConfig, uniqueName } from '../support/stack.js';
 
 const SCHEMA = 'ApiAction';
@@ -132,7 +134,18 @@ describe('faults from the wire against the real stack', () => {
     await sink.deleteTopic(topic);
     await recreate(sink, topic);
     await produceMessages(sink, traffic(topic, 10, H - 2 * HOUR_MS, H - 1.5 * HOUR_MS, 2));
-    const second = await run(job);
+    // As an operator runs it: exit 1, and the report names the offsets and the way out.
+    const cli = await runMwingest([
+      'run',
+      '--job',
+      job.path,
+      '--redis',
+      stack.redisUrl,
+      '--json',
+      '--no-progress',
+    ]);
+    assert.equal(cli.code, 1, cli.stderr);
+    const second = JSON.parse(cli.stdout) as RunReport;
     assert.equal(second.status, 'failed', 'never "up to date"');
     const partition = second.topics[0]!.partitions[0]!;
     assert.equal(partition.status, 'failed');
@@ -149,8 +162,14 @@ describe('faults from the wire against the real stack', () => {
     );
     assert.deepEqual(second.topics[0]!.announced, [], 'no hour is announced past the partition');
     assert.equal((await flags(base)).length, flagged, 'no new _IMPORTED');
-    // It stays failed until someone resets the offsets.
+    // It stays failed until someone resets the offsets, and the status says why.
     assert.equal((await run(job)).topics[0]!.partitions[0]!.error?.code, 'MWI_OFFSETS_BEYOND_LOG_END');
+    const status = await runMwingest(['status', '--job', job.path, '--redis', stack.redisUrl]);
+    assert.match(
+      status.stdout,
+      /! committed offset 20 is past the log end 10 \(log start 0\)/,
+      status.stdout,
+    );
   });
 
   test('7: a partition task whose end offset is past the log end fails with a retryable error and commits nothing', async () => {
@@ -182,6 +201,30 @@ describe('faults from the wire against the real stack', () => {
       'nothing committed',
     );
     assert.deepEqual(await listFilesRecursively(fs, `${base}/raw`), [], 'no file became visible');
+  });
+
+  test('7: only offsets Kafka skipped are absent, each with its reason (transaction markers)', async () => {
+    const { topic, job } = await scenario('markers', { limits: { errorRatio: 1 } });
+    // offsets 0-4 records, 5 commit marker, 6-8 records, 9 abort marker, 10-13 records, 14 commit marker
+    await produceTransactions({ brokers: stack.kafkaBrokers }, topic, 0, [
+      { count: 5, end: 'commit' },
+      { count: 3, end: 'abort' },
+      { count: 4, end: 'commit' },
+    ]);
+    const report = await run(job);
+    const partition = report.topics[0]!.partitions[0]!;
+    assert.equal(partition.status, 'committed', JSON.stringify(partition.error));
+    assert.equal(partition.counts.absent, 3);
+    assert.equal(
+      partition.counts.errors,
+      12,
+      'the records are not Avro: each is an error record, none is absent',
+    );
+    assert.deepEqual(partition.absentRanges, [
+      { from: '5', to: '6', reason: 'between-records' },
+      { from: '9', to: '10', reason: 'between-records' },
+      { from: '14', to: '15', reason: 'after-last-record' },
+    ]);
   });
 
   test('6: a record 5 h ahead of the clock is written, and no hour that has not ended is announced', async () => {

@@ -290,6 +290,14 @@ describe('hostile values from the wire', () => {
       const { written, errors, absent } = result.counts;
       assert.equal(written + errors, distinct, where);
       assert.equal(BigInt(written + errors + absent), end - start, where);
+      const ranges = result.absentRanges ?? [];
+      assert.equal(
+        ranges.reduce((sum, r) => sum + Number(BigInt(r.to) - BigInt(r.from)), 0),
+        absent,
+        `${where}: every absent offset is in a range with its reason`,
+      );
+      for (const r of ranges)
+        assert.ok(!log.some((k) => k.offset >= BigInt(r.from) && k.offset < BigInt(r.to)), where);
       const errorRecords = await readErrorRecords(fs, '/state/wire/errors');
       assert.equal(errorRecords.length, errors, where);
       for (const e of errorRecords)
