@@ -302,6 +302,22 @@ describe('mwingest worker', () => {
     assert.equal(last.lastStatus, 'succeeded', (last.lastProblems ?? []).join('\n'));
     await assertSingleOwnerChains(job);
     await assertExactlyProduced(job);
+    // Every hour with data that was complete when the run after the restart started is announced,
+    // those whose commits the lost run made included (completeness idle grace: the default 600 s).
+    const completeBefore = Date.parse(last.lastStartedAt!) - 600_000;
+    const hourDirs = new Set(
+      (await listFilesRecursively(job.fs, `${job.hdfsBase}/raw`))
+        .filter((path) => path.endsWith('.avro'))
+        .map((path) => path.slice(0, path.lastIndexOf('/'))),
+    );
+    let complete = 0;
+    for (const dir of hourDirs) {
+      const [year, month, day, hour] = dir.split('/').slice(-4).map(Number);
+      if (Date.UTC(year!, month! - 1, day, hour! + 1) > completeBefore) continue;
+      complete += 1;
+      assert.ok(await job.fs.exists(`${dir}/_IMPORTED`), `${dir} is announced`);
+    }
+    assert.ok(complete > 0, 'some hours were complete');
   });
 });
 
