@@ -1,10 +1,13 @@
 import { Command, Option } from 'commander';
+import { Registry } from 'prom-client';
 import { isMwiError } from '../errors.js';
 import type { RunPlan } from '../ingest/run.js';
 import { formatRunReport } from '../ingest/run-report.js';
 import { loadJob } from '../job/config.js';
 import { REDIS_URL_DEFAULT_HELP } from '../job/context.js';
 import { createLogger } from '../log.js';
+import { createIngestMetrics } from '../ops/metrics.js';
+import { exportRunMetrics } from '../ops/metrics-textfile.js';
 import { runJob } from '../scheduler/local-run.js';
 import { positiveInt } from './arguments.js';
 import { ingestProgress } from './progress.js';
@@ -32,6 +35,10 @@ export function runCommand(): Command {
     )
     .option('--redis <url>', `Redis for leases and the Hive job queue (${REDIS_URL_DEFAULT_HELP})`)
     .option('--no-progress', 'no progress bar, even on a terminal')
+    .option(
+      '--metrics-textfile <path>',
+      "after the run, write its metrics and the job gauges for node_exporter's textfile collector (a *.prom file, replaced atomically)",
+    )
     .addHelpText(
       'after',
       `
@@ -45,8 +52,10 @@ Examples:
   mwingest run --job jobs/demo.json
   mwingest run --job jobs/analytics.json --topics '^mediawiki_CirrusSearchRequestSet$' --json > report.json
   mwingest run --job jobs/analytics.json --dry-run
+  mwingest run --job jobs/analytics.json --metrics-textfile /var/lib/prometheus/node-exporter/mwingest-analytics.prom
 
-The report is also saved beside the state: <output.stateDir>/<job>/reports/<runId>.json and latest.json.`,
+The report is also saved beside the state: <output.stateDir>/<job>/reports/<runId>.json and latest.json.
+The run is recorded as the job's last run, like a scheduled one: mwingest status and mwingest web show it.`,
     )
     .action(async (options: RunCliOptions) => {
       process.exitCode = await runAction(options);
@@ -61,6 +70,7 @@ interface RunCliOptions {
   concurrency: number;
   redis?: string;
   progress: boolean;
+  metricsTextfile?: string;
 }
 
 async function runAction(options: RunCliOptions): Promise<number> {
@@ -68,6 +78,10 @@ async function runAction(options: RunCliOptions): Promise<number> {
   const log = createLogger('mwingest-run', process.env.MWINGEST_LOG_LEVEL ?? 'warn');
   const showProgress = options.progress && process.stderr.isTTY === true && !options.json;
   const progress = ingestProgress(showProgress);
+  const metrics =
+    options.metricsTextfile === undefined
+      ? undefined
+      : createIngestMetrics(new Registry(), { processMetrics: false });
   try {
     const report = await runJob(loaded, {
       log,
@@ -75,6 +89,7 @@ async function runAction(options: RunCliOptions): Promise<number> {
       ...(options.topics === undefined ? {} : { topics: options.topics }),
       ...(options.dryRun ? { dryRun: true } : {}),
       ...(options.redis === undefined ? {} : { redisUrl: options.redis }),
+      ...(metrics === undefined ? {} : { metrics }),
       onPlanned: (plan: RunPlan) => {
         if (options.dryRun) printPlan(plan);
         progress.onPlanned(plan);
@@ -92,6 +107,17 @@ async function runAction(options: RunCliOptions): Promise<number> {
       return RunExit.skipped;
     }
     throw error;
+  } finally {
+    if (metrics !== undefined && options.metricsTextfile !== undefined && !options.dryRun) {
+      await exportRunMetrics({
+        loaded,
+        metrics,
+        path: options.metricsTextfile,
+        log,
+        ...(options.redis === undefined ? {} : { redisUrl: options.redis }),
+      });
+      metrics.close();
+    }
   }
 }
 

@@ -17,7 +17,8 @@ import type { TopicPlan } from '../ingest/topic-plan.js';
 import type { LoadedJob } from '../job/config.js';
 import { leaseNames } from '../job/context.js';
 import { keepAlive, type Lease } from '../job/lease.js';
-import { runInProgress, runsQueueName } from './run-flow-state.js';
+import { recordFinishedRun, runInProgress, runsQueueName } from './run-flow-state.js';
+import type { WorkerMetrics } from './worker-metrics.js';
 
 /**
  * `mwingest run`: a whole run of a job in this process, under the job's run lease, refused while a
@@ -39,6 +40,8 @@ export interface RunOptions {
   onProgress?: (records: number, bytes: number) => void;
   onPlanned?: (plan: RunPlan) => void;
   signal?: AbortSignal;
+  /** Counts what the run did (`run --metrics-textfile`). */
+  metrics?: WorkerMetrics;
 }
 
 /** `mwingest run`: the whole run in this process. */
@@ -68,7 +71,13 @@ export async function runJob(loaded: LoadedJob, options: RunOptions): Promise<Ru
       log.error({ err: error }, 'run lease lost'),
     );
     try {
-      return await runLocked(resources, runId, started, options, log);
+      const report = await runLocked(resources, runId, started, options, log).catch(async (error: unknown) => {
+        // A run that could not be planned (Kafka or the state dir away) is a failed run, as on the workers.
+        if (!options.dryRun) await recordUnplannedRun(resources, runId, started, error, log);
+        throw error;
+      });
+      if (!options.dryRun) await recordRun(resources, report, options.metrics, log);
+      return report;
     } finally {
       runAlive.stop();
     }
@@ -76,6 +85,47 @@ export async function runJob(loaded: LoadedJob, options: RunOptions): Promise<Ru
     await runLease?.release();
     await resources.close();
   }
+}
+
+/**
+ * Records the finished run where `mwingest status`, the web page and the gauges read the last run,
+ * as a scheduled run's end is recorded, and counts it.
+ */
+async function recordRun(
+  resources: RunResources,
+  report: RunReport,
+  metrics: WorkerMetrics | undefined,
+  log: Logger,
+): Promise<void> {
+  const job = resources.loaded.config.name;
+  for (const topic of report.topics) {
+    for (const result of topic.partitions) {
+      metrics?.partitionTask(job, result);
+      metrics?.taskOutcome(job, result.status);
+    }
+  }
+  metrics?.runFinished(job, report.status, report.durationMs);
+  await recordFinishedRun(resources.redis, job, report).catch((error: unknown) =>
+    log.error({ err: error }, 'could not record the finished run in Redis; status shows the one before'),
+  );
+}
+
+async function recordUnplannedRun(
+  resources: RunResources,
+  runId: string,
+  started: number,
+  error: unknown,
+  log: Logger,
+): Promise<void> {
+  const finished = Date.now();
+  await recordFinishedRun(resources.redis, resources.loaded.config.name, {
+    runId,
+    status: 'failed',
+    startedAt: new Date(started).toISOString(),
+    finishedAt: new Date(finished).toISOString(),
+    durationMs: finished - started,
+    problems: [`the run could not be planned: ${describeError(error)}`],
+  }).catch((recordError: unknown) => log.error({ err: recordError }, 'could not record the failed run'));
 }
 
 /** The run id of the job's scheduled run (`mwingest worker`) in progress, if any. */
