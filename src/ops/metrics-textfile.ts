@@ -4,8 +4,8 @@ import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { describeError, MwiError } from '../errors.js';
-import type { LoadedJob } from '../job/config.js';
 import { openRunResources } from '../ingest/run.js';
+import type { LoadedJob } from '../job/config.js';
 import { startJobGauges } from './gauges.js';
 import type { IngestMetrics } from './metrics.js';
 
@@ -59,7 +59,10 @@ export async function exportRunMetrics(options: {
     }
   } catch (error) {
     metrics.statusRefreshFailed(loaded.config.name);
-    log.warn({ err: error }, 'could not read the job status for the metrics textfile; writing the run counters only');
+    log.warn(
+      { err: error },
+      'could not read the job status for the metrics textfile; writing the run counters only',
+    );
   }
   await writeMetricsTextfile(metrics.registry, options.path);
 }

@@ -71,11 +71,13 @@ export async function runJob(loaded: LoadedJob, options: RunOptions): Promise<Ru
       log.error({ err: error }, 'run lease lost'),
     );
     try {
-      const report = await runLocked(resources, runId, started, options, log).catch(async (error: unknown) => {
-        // A run that could not be planned (Kafka or the state dir away) is a failed run, as on the workers.
-        if (!options.dryRun) await recordUnplannedRun(resources, runId, started, error, log);
-        throw error;
-      });
+      const report = await runLocked(resources, runId, started, options, log).catch(
+        async (error: unknown) => {
+          // A run that could not be planned (Kafka or the state dir away) is a failed run, as on the workers.
+          if (!options.dryRun) await recordUnplannedRun(resources, runId, started, error, log);
+          throw error;
+        },
+      );
       if (!options.dryRun) await recordRun(resources, report, options.metrics, log);
       return report;
     } finally {

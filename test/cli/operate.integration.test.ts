@@ -112,7 +112,10 @@ describe('operating a job from the command line (real stack)', () => {
       sampleValue(samples, 'mwingest_records_written_total', { ...job, topic }),
       report.totals.written,
     );
-    assert.equal(sampleValue(samples, 'mwingest_error_records_total', { ...job, topic }), report.totals.errors);
+    assert.equal(
+      sampleValue(samples, 'mwingest_error_records_total', { ...job, topic }),
+      report.totals.errors,
+    );
     assert.equal(sampleValue(samples, 'mwingest_runs_total', { ...job, status: 'succeeded' }), 1);
     assert.equal(sampleValue(samples, 'mwingest_consumer_lag_offsets', { ...job, topic }), 0);
     assert.equal(
