@@ -14,6 +14,7 @@ const subcommands: Record<string, () => Promise<Command>> = {
   validate: async () => (await import('./validate.js')).validateCommand(),
   schema: async () => (await import('./schema.js')).schemaCommand(),
   hive: async () => (await import('./hive.js')).hiveCommand(),
+  offsets: async () => (await import('./offsets.js')).offsetsCommand(),
 };
 
 /**

@@ -181,6 +181,7 @@ function failsWhenAborted(source: KafkaSource): KafkaSource {
   return {
     listTopics: () => source.listTopics(),
     partitionOffsets: (topic) => source.partitionOffsets(topic),
+    offsetsForTime: (topic, ms) => source.offsetsForTime(topic, ms),
     async *read(range, signal) {
       yield* source.read(range, signal);
       if (signal?.aborted) {

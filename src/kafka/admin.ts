@@ -87,6 +87,26 @@ export class KafkaAdmin {
     });
   }
 
+  /** Offsets-for-times: per partition, the first offset with a timestamp ≥ `ms`, or null when there is none. */
+  async offsetsForTime(topic: string, ms: number): Promise<Map<number, bigint | null>> {
+    const partitions = await this.partitions(topic);
+    const what = `listing the offsets of topic ${topic} at ${new Date(ms).toISOString()}`;
+    const results = await this.call<ListOffsetsResult[]>(what, topic, (cb) =>
+      this.client.listOffsets(
+        partitions.map((partition) => ({ topic, partition, offset: new rdkafka.OffsetSpec(ms) })),
+        { timeout: this.timeout, isolationLevel: rdkafka.IsolationLevel.READ_UNCOMMITTED },
+        cb,
+      ),
+    );
+    const offsets = new Map<number, bigint | null>();
+    for (const result of results) {
+      if (result.error) throw kafkaError(this.connection, what, result.error, topic);
+      // -1: no record at or after that time.
+      offsets.set(result.partition, result.offset < 0 ? null : BigInt(result.offset));
+    }
+    return offsets;
+  }
+
   /** Committed offsets of `group` for `topic`; partitions without a commit are absent. */
   async groupOffsets(group: string, topic: string): Promise<Map<number, bigint>> {
     const partitions = await this.partitions(topic);

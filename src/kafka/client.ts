@@ -50,6 +50,11 @@ export interface KafkaSource {
   /** Earliest and latest offsets of every partition of a topic, ordered by partition. */
   partitionOffsets(topic: string): Promise<PartitionOffsets[]>;
   /**
+   * Kafka's offsets-for-times: per partition of `topic`, the first offset whose record timestamp is at
+   * or after `ms`; `null` for a partition with no such record (every record is older).
+   */
+  offsetsForTime(topic: string, ms: number): Promise<Map<number, bigint | null>>;
+  /**
    * Reads the records of one partition with offsets in `[from, to)`, in offset order, in batches.
    * Offsets absent from the log (compaction, transaction markers) are simply not yielded; the
    * iteration ends normally only once the whole range is covered: a record at or beyond `to - 1` was

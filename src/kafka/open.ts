@@ -79,6 +79,11 @@ class LibrdkafkaSource implements KafkaSource {
     return offsets;
   }
 
+  offsetsForTime(topic: string, ms: number): Promise<Map<number, bigint | null>> {
+    this.assertOpen();
+    return this.admin.offsetsForTime(topic, ms);
+  }
+
   read(range: ReadRange, signal?: AbortSignal): AsyncIterable<KafkaRecord[]> {
     this.assertOpen();
     return readPartitionRange(this.connection, range, {

@@ -15,10 +15,13 @@ import type { FileSystem } from '../../src/hdfs/filesystem.js';
 import { openFileSystem } from '../../src/hdfs/open.js';
 import { hiveQueueName } from '../../src/hive/queue.js';
 import { HOUR_MS } from '../../src/hours/hour.js';
+import type { OffsetAuditRecord } from '../../src/ingest/offset-reset.js';
 import type { RunReport } from '../../src/ingest/run-report.js';
 import type { LoadedJob } from '../../src/job/config.js';
+import { LeaseManager } from '../../src/job/lease.js';
 import type { KafkaSink } from '../../src/kafka/client.js';
 import { openKafkaSink } from '../../src/kafka/open.js';
+import type { PartitionOffsetsView } from '../../src/ops/offsets-view.js';
 import type { JobStatus } from '../../src/ops/status.js';
 import { MessageCodec } from '../../src/schemas/codec.js';
 import { SchemaRegistry, schemaNameOfTopic } from '../../src/schemas/registry.js';
@@ -126,4 +129,123 @@ describe('operating a job from the command line (real stack)', () => {
     const leftovers = (await readdir(join(textfile, '..'))).filter((name) => name !== 'mwingest.prom');
     assert.deepEqual(leftovers, [], 'no temp file is left beside the textfile');
   });
+
+  test('offsets show: each partition committed up to the log end, lag 0', async () => {
+    const shown = await runMwingest(['offsets', 'show', '--job', loaded.path, '--json'], { env: env() });
+    assert.equal(shown.code, 0, shown.stderr);
+    const views = JSON.parse(shown.stdout) as PartitionOffsetsView[];
+    assert.deepEqual(
+      views.map((v) => [v.topic, v.partition, v.committed, v.lag, v.problem]),
+      report.topics[0]!.partitions.map((p) => [topic, p.partition, p.highWatermark, '0', null]),
+    );
+    const text = await runMwingest(['offsets', 'show', '--job', loaded.path], { env: env() });
+    assert.match(text.stdout, new RegExp(`${topic}\\s+0\\s+${report.topics[0]!.partitions[0]!.endOffset}`));
+  });
+
+  test('offsets reset is refused while a run holds the job lease, and changes nothing', async () => {
+    const leases = new LeaseManager(redis, `mwingest:${loaded.config.name}`, { owner: 'test-run' });
+    const lease = await leases.tryAcquire('run');
+    assert.ok(lease);
+    try {
+      const refused = await runMwingest(
+        ['offsets', 'reset', '--job', loaded.path, '--topic', topic, '--partition', '0', '--to', 'earliest'],
+        { env: env() },
+      );
+      assert.equal(refused.code, 75, refused.stderr);
+      assert.match(refused.stderr, /in progress \(lease held by test-run\)/);
+    } finally {
+      await lease.release();
+    }
+    const views = await offsetsOf();
+    assert.equal(views[0]!.committed, report.topics[0]!.partitions[0]!.endOffset);
+  });
+
+  test('offsets set outside the log is a usage error naming the log range', async () => {
+    const out = await runMwingest(
+      ['offsets', 'set', '--job', loaded.path, '--topic', topic, '--partition', '0', '--offset', '99999999'],
+      { env: env() },
+    );
+    assert.equal(out.code, 2, out.stderr);
+    assert.match(out.stderr, /offset 99999999 is outside the log \(0–\d+\)/);
+  });
+
+  test('offsets reset --dry-run says what would move and moves nothing', async () => {
+    const out = await runMwingest(
+      [
+        'offsets',
+        'reset',
+        '--job',
+        loaded.path,
+        '--topic',
+        topic,
+        '--partition',
+        '1',
+        '--to',
+        'earliest',
+        '--dry-run',
+        '--json',
+      ],
+      { env: env() },
+    );
+    assert.equal(out.code, 0, out.stderr);
+    const record = JSON.parse(out.stdout) as OffsetAuditRecord;
+    const end = report.topics[0]!.partitions[1]!.endOffset;
+    assert.deepEqual([record.dryRun, record.from, record.to, record.skipped], [true, end, '0', `-${end}`]);
+    assert.equal((await offsetsOf())[1]!.committed, end);
+  });
+
+  test('offsets reset rewinds a partition: audited, and the next run reads again from there', async () => {
+    const p1 = report.topics[0]!.partitions[1]!;
+    const middle = (BigInt(p1.endOffset) / 2n).toString();
+    const out = await runMwingest(
+      [
+        'offsets',
+        'reset',
+        '--job',
+        loaded.path,
+        '--topic',
+        topic,
+        '--partition',
+        '1',
+        '--to',
+        middle,
+        '--reason',
+        'test rewind',
+        '--json',
+      ],
+      { env: env() },
+    );
+    assert.equal(out.code, 0, out.stderr);
+    const record = JSON.parse(out.stdout) as OffsetAuditRecord;
+    assert.deepEqual([record.from, record.to, record.reason], [p1.endOffset, middle, 'test rewind']);
+    assert.ok(record.superseded.length > 0, 'the commit past the new offset is moved aside');
+    const audit = JSON.parse(
+      (await fs.readFile(`${hdfsBase}/state/${loaded.config.name}/audit/${record.id}.json`)).toString(),
+    ) as OffsetAuditRecord;
+    assert.equal(audit.to, middle);
+    const view = (await offsetsOf())[1]!;
+    assert.deepEqual([view.committed, view.resetBy], [middle, record.id]);
+
+    const rerun = await runMwingest(['run', '--job', loaded.path, '--json', '--no-progress'], { env: env() });
+    assert.equal(rerun.code, 0, rerun.stderr);
+    const again = (JSON.parse(rerun.stdout) as RunReport).topics[0]!.partitions;
+    assert.deepEqual(
+      again.map((p) => [p.partition, p.status, p.startOffset, p.endOffset]),
+      [
+        [
+          0,
+          'up-to-date',
+          report.topics[0]!.partitions[0]!.endOffset,
+          report.topics[0]!.partitions[0]!.endOffset,
+        ],
+        [1, 'committed', middle, p1.endOffset],
+      ],
+    );
+  });
+
+  async function offsetsOf(): Promise<PartitionOffsetsView[]> {
+    const shown = await runMwingest(['offsets', 'show', '--job', loaded.path, '--json'], { env: env() });
+    assert.equal(shown.code, 0, shown.stderr);
+    return JSON.parse(shown.stdout) as PartitionOffsetsView[];
+  }
 });
