@@ -57,6 +57,7 @@ function memorySource(log: KafkaRecord[]): KafkaSource {
     },
     commitGroupOffsets: async () => undefined,
     groupOffsets: async () => new Map(),
+    offsetsForTime: async () => new Map(),
     close: async () => undefined,
   };
 }
