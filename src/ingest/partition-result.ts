@@ -1,4 +1,4 @@
-import { describeError, isMwiError } from '../errors.js';
+import { describeError, type ErrorCode, isMwiError } from '../errors.js';
 import type { AbsentRange, ManifestFile, PartitionCounts } from './commit.js';
 
 /** One topic-partition's share of a run: what `ingestPartition` is asked to do. */
@@ -38,7 +38,7 @@ export interface PartitionResult {
   /** The committed offset equals the high watermark snapshot. */
   caughtUp: boolean;
   token: number;
-  error?: { code: string; message: string; canRetry: boolean };
+  error?: { code: ErrorCode; message: string; canRetry: boolean };
 }
 
 /** What a partition task has done so far, as far as its result tells. */

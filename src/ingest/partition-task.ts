@@ -7,6 +7,7 @@ import type { Lease } from '../job/lease.js';
 import type { KafkaRecord, KafkaSource } from '../kafka/client.js';
 import { kafkaTimeMs } from '../kafka/timestamp.js';
 import type { MessageCodec } from '../schemas/codec.js';
+import type { ErrorRecordCode } from '../writers/error-file.js';
 import { HourFiles } from '../writers/hour-files.js';
 import {
   type AbsentRange,
@@ -321,7 +322,7 @@ function countWritten(progress: Progress, plan: TopicPlan, hourIndex: number): v
 function addError(
   progress: Progress,
   record: KafkaRecord,
-  code: string,
+  code: ErrorRecordCode,
   message: string,
   revision?: bigint,
 ): void {

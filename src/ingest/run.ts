@@ -209,8 +209,13 @@ export interface RunOutcome {
   topicPlans: Map<string, TopicPlan>;
   /** Results per topic (any order). */
   results: Map<string, PartitionResult[]>;
-  /** Problems found so far, one sentence each; appended to. */
+  /** Problems found so far, one sentence each; any of them fails the run. */
   problems: string[];
+  /**
+   * Partitions not run because another worker held their lease: noted in the report, but they do
+   * not fail this run (their owner commits them; the next run reads on from there).
+   */
+  skipped?: { topic: string; partition: number }[];
   dryRun?: boolean;
 }
 
@@ -225,7 +230,8 @@ export async function finishRun(
   log: Logger,
 ): Promise<RunReport> {
   const { config } = resources.loaded;
-  const { runId, started, plan, topicPlans, results, problems } = outcome;
+  const { runId, started, plan, topicPlans, results } = outcome;
+  const problems = [...outcome.problems];
   const options = { dryRun: outcome.dryRun === true };
   const topics: TopicReport[] = [];
   for (const topic of plan.topics) {
@@ -270,11 +276,15 @@ export async function finishRun(
 
   if (!options.dryRun) await commitGroupOffsets(resources, topics, log);
 
+  const failed = problems.length > 0;
+  for (const { topic, partition } of outcome.skipped ?? []) {
+    problems.push(`${topic}/${partition} is owned by another worker right now; skipped`);
+  }
   const finished = Date.now();
   const report: RunReport = {
     job: config.name,
     runId,
-    status: problems.some((p) => !p.includes('owned by another worker')) ? 'failed' : 'succeeded',
+    status: failed ? 'failed' : 'succeeded',
     startedAt: new Date(started).toISOString(),
     finishedAt: new Date(finished).toISOString(),
     durationMs: finished - started,

@@ -150,7 +150,7 @@ async function runLocked(
   const { config } = resources.loaded;
   const { plan, topicPlans } = await planRun(resources, runId, options.topics);
   options.onPlanned?.(plan);
-  const problems: string[] = [];
+  const skipped: { topic: string; partition: number }[] = [];
   const readDeadline =
     config.limits.maxRunSeconds === undefined ? undefined : started + config.limits.maxRunSeconds * 1000;
 
@@ -175,7 +175,7 @@ async function runLocked(
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       }).catch((error: unknown) => failedBeforeStart(task, error));
       if (result === undefined) {
-        problems.push(`${task.topic}/${task.partition} is owned by another worker right now; skipped`);
+        skipped.push({ topic: task.topic, partition: task.partition });
         return;
       }
       const list = results.get(task.topic) ?? [];
@@ -186,7 +186,7 @@ async function runLocked(
 
   return finishRun(
     resources,
-    { runId, started, plan, topicPlans, results, problems, dryRun: options.dryRun === true },
+    { runId, started, plan, topicPlans, results, problems: [], skipped, dryRun: options.dryRun === true },
     log,
   );
 }

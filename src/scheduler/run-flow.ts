@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FlowJob, FlowProducer, Job, JobsOptions, Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { describeError } from '../errors.js';
+import { decodeError, describeError } from '../errors.js';
 import type { PartitionResult } from '../ingest/partition-result.js';
 import { failedBeforeStart } from '../ingest/partition-result.js';
 import { finishRun, planRun, type RunPlan, type RunResources } from '../ingest/run.js';
@@ -278,18 +278,17 @@ export async function finishRunJob(deps: FlowDeps, job: Job<RunJobData>): Promis
     const snapshot = data.topics
       .find((t) => t.topic === where.topic)
       ?.partitions.find((p) => p.partition === where.partition);
-    const result = failedBeforeStart(
-      {
-        topic: where.topic,
-        partition: where.partition,
-        earliest: BigInt(snapshot?.earliest ?? '0'),
-        endOffset: BigInt(snapshot?.latest ?? '0'),
-      },
-      new Error(reason),
+    add(
+      failedBeforeStart(
+        {
+          topic: where.topic,
+          partition: where.partition,
+          earliest: BigInt(snapshot?.earliest ?? '0'),
+          endOffset: BigInt(snapshot?.latest ?? '0'),
+        },
+        decodeError(reason),
+      ),
     );
-    // As in-process results carry it: the code, and the message as `describeError` writes it (with the code).
-    result.error = { code: failureOf(reason).code, message: reason, canRetry: false };
-    add(result);
   }
 
   const report = await finishRun(
@@ -308,10 +307,4 @@ export async function finishRunJob(deps: FlowDeps, job: Job<RunJobData>): Promis
   if (report.status === 'succeeded') runLog.info(fields, 'run finished');
   else runLog.error(fields, 'run failed');
   return { runId: data.runId, status: report.status, problems: report.problems, totals: report.totals };
-}
-
-/** `MWI_X: message` (how a task's failure reason is written) back into code and message. */
-export function failureOf(reason: string): { code: string; message: string } {
-  const match = /^(MWI_[A-Z_]+): ([\s\S]*)$/.exec(reason);
-  return match === null ? { code: 'MWI_INTERNAL', message: reason } : { code: match[1]!, message: match[2]! };
 }

@@ -1,6 +1,6 @@
 import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { Logger } from 'pino';
-import { describeError, isMwiError, MwiError } from '../errors.js';
+import { encodeError, isFinal, isMwiError, MwiError } from '../errors.js';
 import type { PartitionResult, PartitionTask } from '../ingest/partition-result.js';
 import { type RunResources, runPartitionUnderLease } from '../ingest/run.js';
 import { buildTopicPlan } from '../ingest/topic-plan.js';
@@ -29,34 +29,6 @@ export interface PartitionTaskDeps {
   shutdown: AbortSignal;
 }
 
-/** Codes that no retry can fix: the task fails at once with its reason. */
-const PERMANENT_CODES = new Set([
-  'MWI_RUN_ERROR_RATIO',
-  'MWI_RUN_ACCOUNTING',
-  'MWI_OFFSETS_EXPIRED',
-  'MWI_OFFSETS_BEYOND_LOG_END',
-  'MWI_CONFIG_INVALID',
-  'MWI_USAGE',
-  'MWI_REGISTRY_INVALID',
-  'MWI_SCHEMA_INVALID',
-  'MWI_UNKNOWN_REVISION',
-  'MWI_UNKNOWN_SCHEMA',
-  'MWI_SCHEMA_INCOMPATIBLE',
-  'MWI_FS_PERMISSION',
-  'MWI_FS_INVALID_PATH',
-  'MWI_HDFS_RENAME_FAILED',
-  'MWI_KAFKA_UNKNOWN_TOPIC',
-  'MWI_PARQUET_ENCODE',
-]);
-
-/**
- * Whether a failed partition's error can go away by itself. A task result carries only the code, so
- * the code decides; anything not known to be permanent is retried (attempts are bounded).
- */
-export function isRetryableCode(code: string): boolean {
-  return !PERMANENT_CODES.has(code);
-}
-
 export async function processPartitionTask(
   deps: PartitionTaskDeps,
   job: Job<PartitionJobData>,
@@ -80,19 +52,18 @@ export async function processPartitionTask(
     endOffset: BigInt(data.endOffset),
   };
 
-  const retryLater = (code: string, reason: string): Error => {
-    const message = withoutCode(code, reason);
-    metrics?.taskOutcome(jobName, lastAttempt ? 'failed' : 'retried');
-    const fields = { code, reason: message, attemptsLeft: attempts - job.attemptsMade - 1 };
-    if (lastAttempt) log.error(fields, 'partition task failed: no attempts left');
+  /**
+   * What BullMQ is given for a failed attempt: the error as structured data ({@link encodeError}), as
+   * an `UnrecoverableError` when the error table says no later attempt can help.
+   */
+  const failed = (error: MwiError): Error => {
+    const final = isFinal(error);
+    const fields = { code: error.code, reason: error.message, attemptsLeft: attempts - job.attemptsMade - 1 };
+    metrics?.taskOutcome(jobName, final || lastAttempt ? 'failed' : 'retried');
+    if (final) log.error(fields, 'partition task failed for good');
+    else if (lastAttempt) log.error(fields, 'partition task failed: no attempts left');
     else log.warn(fields, 'partition task failed; retried after the backoff');
-    return new Error(`${code}: ${message}`);
-  };
-  const failForGood = (code: string, reason: string): Error => {
-    const message = withoutCode(code, reason);
-    metrics?.taskOutcome(jobName, 'failed');
-    log.error({ code, reason: message }, 'partition task failed for good');
-    return new UnrecoverableError(`${code}: ${message}`);
+    return final ? new UnrecoverableError(encodeError(error)) : new Error(encodeError(error));
   };
 
   let result: PartitionResult | undefined;
@@ -105,9 +76,7 @@ export async function processPartitionTask(
       ...(data.readDeadline === undefined ? {} : { readDeadline: data.readDeadline }),
     });
   } catch (error) {
-    const code = isMwiError(error) ? error.code : 'MWI_INTERNAL';
-    const retry = isMwiError(error) ? error.canRetry || isRetryableCode(code) : true;
-    throw retry ? retryLater(code, messageOf(error)) : failForGood(code, messageOf(error));
+    throw failed(asMwiError(error));
   }
 
   if (result === undefined) {
@@ -118,22 +87,26 @@ export async function processPartitionTask(
         'this task waits for its lease to end',
       { canRetry: true },
     );
-    throw retryLater(busy.code, busy.message);
+    throw failed(busy);
   }
 
   if (result.status === 'failed') {
-    const { code, message } = result.error ?? { code: 'MWI_INTERNAL', message: 'failed without a reason' };
-    if (deps.shutdown.aborted && code === 'MWI_TASK_ABORTED') {
+    const error = result.error
+      ? new MwiError(result.error.code, withoutCode(result.error.code, result.error.message), {
+          canRetry: result.error.canRetry,
+        })
+      : new MwiError('MWI_INTERNAL', 'failed without a reason', { canRetry: true });
+    if (deps.shutdown.aborted && error.code === 'MWI_TASK_ABORTED') {
       // Back to the queue for another worker, without using an attempt: nothing was committed.
       await job.moveToWait(token);
       metrics?.taskOutcome(jobName, 'requeued');
       log.warn(
-        { reason: message },
+        { reason: error.message },
         'worker shutting down: partition task abandoned before its commit and queued again',
       );
       throw new WaitingError();
     }
-    throw isRetryableCode(code) ? retryLater(code, message) : failForGood(code, message);
+    throw failed(error);
   }
 
   metrics?.partitionTask(jobName, result);
@@ -156,6 +129,11 @@ function withoutCode(code: string, message: string): string {
   return message.startsWith(`${code}: `) ? message.slice(code.length + 2) : message;
 }
 
-function messageOf(error: unknown): string {
-  return isMwiError(error) ? error.message : describeError(error);
+/** Anything thrown that is not an MwiError is a bug; it is retried (attempts are bounded), then reported. */
+function asMwiError(error: unknown): MwiError {
+  if (isMwiError(error)) return error;
+  return new MwiError('MWI_INTERNAL', error instanceof Error ? error.message : String(error), {
+    cause: error,
+    canRetry: true,
+  });
 }

@@ -1,4 +1,12 @@
 import type { FileSystem, FileWriter } from '../hdfs/filesystem.js';
+import type { TimestampErrorCode } from '../hours/timestamp.js';
+import type { DecodeErrorCode } from '../schemas/decode-error.js';
+
+/**
+ * Why a message became an error record: the closed set of reasons, each stable for scripts and
+ * `jq` (the decoder's, the timestamp's, and a tombstone).
+ */
+export type ErrorRecordCode = DecodeErrorCode | TimestampErrorCode | 'TOMBSTONE';
 
 /**
  * Error records: one JSON object per line, so `jq` and `grep` work on them. Nothing is dropped:
@@ -13,8 +21,7 @@ export interface ErrorRecord {
   kafkaTimestamp: string | null;
   /** Kafka timestamp exactly as the broker sent it (ms), whatever it is. */
   kafkaTimestampMs: number | string;
-  /** Stable reason code, e.g. `UNKNOWN_REVISION`, `MISSING_TIMESTAMP`. */
-  code: string;
+  code: ErrorRecordCode;
   message: string;
   revision?: string;
   /** The message value as it was in Kafka, base64; `null` for a tombstone. */

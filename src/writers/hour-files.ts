@@ -1,7 +1,7 @@
 import type { FileSystem, FileWriter } from '../hdfs/filesystem.js';
 import type { KafkaRecord } from '../kafka/client.js';
 import { kafkaTimeText } from '../kafka/timestamp.js';
-import { ErrorFileWriter } from './error-file.js';
+import { ErrorFileWriter, type ErrorRecordCode } from './error-file.js';
 import type { RecordFileWriter } from './record-writer.js';
 
 /** What the hour files of one partition need to know about the output (a topic plan has all of it). */
@@ -148,7 +148,7 @@ export class HourFiles {
   }
 
   /** Records why a message was not written: an error record that keeps its raw bytes. */
-  addError(record: KafkaRecord, code: string, message: string, revision?: bigint): void {
+  addError(record: KafkaRecord, code: ErrorRecordCode, message: string, revision?: bigint): void {
     this.errors.add(record.offset, {
       topic: this.place.topic,
       partition: this.place.partition,

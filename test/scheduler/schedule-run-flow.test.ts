@@ -6,14 +6,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { hoursPendingCompleteness } from '../../src/ops/status.js';
-import { failureOf, jobOptionsOf, runIdForTick } from '../../src/scheduler/run-flow.js';
+import { jobOptionsOf, runIdForTick } from '../../src/scheduler/run-flow.js';
 import {
   parsePartitionTaskId,
   partitionTaskIdOf,
   runJobIdOf,
   schedulerIdOf,
 } from '../../src/scheduler/run-flow-state.js';
-import { isRetryableCode } from '../../src/scheduler/worker-partition-task.js';
 
 describe('run ids of ticks', () => {
   const tick = { id: 'repeat:mwingest-demo-schedule:1795381305000', timestamp: 1795381290000 };
@@ -76,40 +75,6 @@ describe('partition task ids', () => {
 });
 
 describe('failed partition tasks', () => {
-  test('transient failures are retried, permanent ones fail at once', () => {
-    for (const code of [
-      'MWI_KAFKA_UNAVAILABLE',
-      'MWI_HDFS_UNAVAILABLE',
-      'MWI_FENCED',
-      'MWI_PARTITION_BUSY',
-      'MWI_TASK_ABORTED',
-      'MWI_FS_IO',
-      'MWI_INTERNAL',
-    ]) {
-      assert.equal(isRetryableCode(code), true, code);
-    }
-    for (const code of [
-      'MWI_RUN_ERROR_RATIO',
-      'MWI_OFFSETS_EXPIRED',
-      'MWI_UNKNOWN_SCHEMA',
-      'MWI_CONFIG_INVALID',
-      'MWI_RUN_ACCOUNTING',
-    ]) {
-      assert.equal(isRetryableCode(code), false, code);
-    }
-  });
-
-  test('a failure reason gives back its code and message', () => {
-    assert.deepEqual(failureOf('MWI_RUN_ERROR_RATIO: t/0: 5 of 10 messages are bad'), {
-      code: 'MWI_RUN_ERROR_RATIO',
-      message: 't/0: 5 of 10 messages are bad',
-    });
-    assert.deepEqual(failureOf('job stalled more than allowable limit'), {
-      code: 'MWI_INTERNAL',
-      message: 'job stalled more than allowable limit',
-    });
-  });
-
   test('every kind of job has explicit attempts and backoff; a failed partition never blocks its run', () => {
     const options = jobOptionsOf(30);
     for (const kind of ['tick', 'run', 'partition'] as const) {
