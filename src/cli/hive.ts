@@ -4,7 +4,7 @@ import { userInfo } from 'node:os';
 import { Queue } from 'bullmq';
 import { Command } from 'commander';
 import { Registry } from 'prom-client';
-import { describeError, MwiError } from '../errors.js';
+import { describeError } from '../errors.js';
 import { createHiveClient, type HiveClient, parseHiveAddress } from '../hive/client.js';
 import { datasetTables } from '../hive/ddl.js';
 import { type HivePartitionAddJob, hiveQueueName } from '../hive/queue.js';
@@ -16,6 +16,7 @@ import {
   reconcileHiveQueue,
   startHiveReconciler,
   UNQUEUED_REASON,
+  type UnqueuedHour,
 } from '../ingest/hive-reconcile.js';
 import { type JobConfig, type LoadedJob, loadJob, registryRootOf, secretFromEnv } from '../job/config.js';
 import { openJobFileSystem, REDIS_URL_DEFAULT_HELP, redisClient } from '../job/context.js';
@@ -228,7 +229,7 @@ interface StatusCli {
 }
 
 /** `hive status` exit codes. */
-const STATUS_EXIT = { ok: 0, failed: 1, unqueued: 3 } as const;
+const STATUS_EXIT = { ok: 0, failed: 1, unqueued: 3, unchecked: 4 } as const;
 
 function statusCommand(): Command {
   return new Command('status')
@@ -245,7 +246,8 @@ _SUCCESS whose add is not in the queue (Redis lost it) is listed as missing with
 hive.reconcile.intervalSeconds, \`mwingest hive retry --reconcile\` at once.
 
 Exit codes: 0 nothing failed for good and nothing missing, 1 some hours failed for good (see
-\`mwingest hive retry\`), 3 none failed but announced hours have no partition add queued
+\`mwingest hive retry\`), 3 none failed but announced hours have no partition add queued, 4 none
+failed but the hour directories could not be read (the queue is shown; "missingError" says why)
 
 Examples:
   mwingest hive status --job jobs/demo.json
@@ -258,19 +260,30 @@ Examples:
       const queue = new Queue<HivePartitionAddJob>(hiveQueueName(loaded.config.name), { connection });
       try {
         const status = await hivePartitionQueueStatus(queue);
-        const gaps = await findUnqueuedHours({
-          loaded,
-          fs,
-          queued: hiveQueueMembership(connection, (id) => queue.toKey(id)),
-        });
-        const missing = gaps.hours;
+        let missing: UnqueuedHour[] = [];
+        let missingError: string | undefined;
+        try {
+          const gaps = await findUnqueuedHours({
+            loaded,
+            fs,
+            queued: hiveQueueMembership(connection, (id) => queue.toKey(id)),
+          });
+          missing = gaps.hours;
+        } catch (error) {
+          // The queue is worth showing when the file system is away; the gap check is then unknown.
+          missingError = `could not look for announced hours missing from the queue: ${describeError(error)}`;
+        }
         if (options.json) {
-          process.stdout.write(`${JSON.stringify({ ...status, missing }, null, 2)}\n`);
+          const found = missingError === undefined ? { missing } : { missing: null, missingError };
+          process.stdout.write(`${JSON.stringify({ ...status, ...found }, null, 2)}\n`);
         } else {
           const { counts } = status;
           const lines = [
             `queue ${status.queue}: ${counts.completed} added, ${counts.waiting} waiting, ${counts.active} running, ` +
-              `${counts.delayed} waiting to retry, ${counts.failed} failed; ${missing.length} announced but not queued`,
+              `${counts.delayed} waiting to retry, ${counts.failed} failed; ` +
+              (missingError === undefined
+                ? `${missing.length} announced but not queued`
+                : 'announced hours not checked'),
             ...status.pending.map(
               (item) =>
                 `  ${item.hour}  ${item.topic}  ${item.state} (attempt ${item.attemptsMade}/${item.attempts})` +
@@ -278,6 +291,7 @@ Examples:
             ),
             ...missing.map((gap) => `  ${gap.hour}  ${gap.topic}  missing: ${gap.reason}`),
           ];
+          if (missingError !== undefined) lines.push(missingError);
           if (missing.length > 0)
             lines.push(
               `${missing.length} announced hour(s) have no partition add queued: a running \`mwingest hive worker\` queues them ` +
@@ -288,9 +302,11 @@ Examples:
         process.exitCode =
           status.counts.failed > 0
             ? STATUS_EXIT.failed
-            : missing.length > 0
-              ? STATUS_EXIT.unqueued
-              : STATUS_EXIT.ok;
+            : missingError !== undefined
+              ? STATUS_EXIT.unchecked
+              : missing.length > 0
+                ? STATUS_EXIT.unqueued
+                : STATUS_EXIT.ok;
       } finally {
         await queue.close();
         await fs.close();

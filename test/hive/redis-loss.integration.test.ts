@@ -15,6 +15,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -239,5 +241,26 @@ describe('Redis loses the Hive queue after hours were announced', () => {
     const [code] = await once(worker, 'exit');
     assert.equal(code, 0);
     await queue.close();
+  });
+
+  test('hive status still shows the queue when the hour directories cannot be read, and says so (exit 4)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mwingest-job-'));
+    const path = join(dir, 'nofs.json');
+    await writeFile(
+      path,
+      JSON.stringify({
+        name: `${prefix}-nofs`,
+        kafka: { brokers: stack.kafkaBrokers },
+        fileSystem: { type: 'hdfs', url: 'http://127.0.0.1:1' },
+      }),
+    );
+    const run = await runMwingest(['hive', 'status', '--job', path, '--redis', stack.redisUrl, '--json'], {
+      env: FROM_SOURCE,
+    });
+    assert.equal(run.code, 4, run.stderr);
+    const status = JSON.parse(run.stdout) as { missing: unknown; missingError: string; counts: object };
+    assert.equal(status.missing, null);
+    assert.match(status.missingError, /MWI_HDFS_UNAVAILABLE/);
+    assert.ok(status.counts, 'the queue is shown');
   });
 });
