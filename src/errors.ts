@@ -41,6 +41,9 @@ export const ErrorTable = {
   MWI_HDFS_RENAME_FAILED: { canRetry: false, final: true },
   MWI_HDFS_REMOTE: { canRetry: 'per error', final: false },
   MWI_HDFS_UNAVAILABLE: { canRetry: true, final: false },
+  // Kerberos: no valid ticket, a keytab that does not log in, a delegation token that cannot be had
+  // (a ticket cache renewed meanwhile lets a later attempt succeed)
+  MWI_HDFS_AUTH: { canRetry: 'per error', final: false },
   // kafka
   MWI_KAFKA_UNAVAILABLE: { canRetry: true, final: false },
   MWI_KAFKA_PROTOCOL: { canRetry: 'per error', final: false },

@@ -26,9 +26,19 @@ export interface HiveRequestTiming {
   seconds: number;
 }
 
+/** The NameNode a WebHDFS client now calls, on `webhdfsNameNodes` (when it first answers, and on each failover). */
+export interface WebHdfsActiveNameNode {
+  /** The HA nameservice (or the only NameNode's address). */
+  nameservice: string;
+  namenodes: string[];
+  active: string;
+}
+
 export const WEBHDFS_REQUESTS = 'mwingest:webhdfs:request';
+export const WEBHDFS_NAMENODES = 'mwingest:webhdfs:namenode';
 export const HIVE_REQUESTS = 'mwingest:hive:request';
 export const webhdfsRequests: Channel = channel(WEBHDFS_REQUESTS);
+export const webhdfsNameNodes: Channel = channel(WEBHDFS_NAMENODES);
 export const hiveRequests: Channel = channel(HIVE_REQUESTS);
 
 /** Settles as `work` does, and publishes on `target` how long it took and whether it failed. */

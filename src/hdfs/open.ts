@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { MwiError } from '../errors.js';
 import type { FileSystem } from './filesystem.js';
 import { LocalFileSystem } from './local.js';
+import type { KerberosOptions } from './spnego.js';
 import { WebHdfsFileSystem, type WebHdfsOptions } from './webhdfs.js';
 
 /** The `fileSystem` section of a job definition (validated by `src/job/config.ts`). */
@@ -8,12 +11,20 @@ export type FileSystemConfig =
   | { type: 'local'; root: string }
   | {
       type: 'hdfs';
-      /** WebHDFS address of the NameNode, e.g. `http://127.0.0.1:9870`. */
-      url: string;
+      /** WebHDFS address of the NameNode, e.g. `http://127.0.0.1:9870`; or `namenodes`. */
+      url?: string | undefined;
+      /** HA: every NameNode's WebHDFS address, in the order to try them. */
+      namenodes?: string[] | undefined;
+      /** HA: the nameservice's name, for messages and metrics. */
+      nameservice?: string | undefined;
       /** `user.name` for simple authentication. */
       user: string;
       /** Name of the environment variable holding a delegation token (never the token itself). */
       delegationTokenEnv?: string | undefined;
+      /** Kerberos (SPNEGO) from a keytab or a ticket cache; delegation tokens are fetched and renewed. */
+      kerberos?: KerberosOptions | undefined;
+      /** PEM file of the CAs to trust for https NameNodes and DataNodes. */
+      caFile?: string | undefined;
     };
 
 /**
@@ -41,10 +52,50 @@ export async function openFileSystem(
       );
     }
   }
+  if (config.caFile !== undefined) trustCaFile(config.caFile);
+  const [url, ...standbyUrls] = config.namenodes ?? (config.url === undefined ? [] : [config.url]);
+  if (url === undefined) {
+    throw new MwiError(
+      'MWI_CONFIG_INVALID',
+      'fileSystem needs url or namenodes: the NameNode WebHDFS address(es)',
+    );
+  }
   return new WebHdfsFileSystem({
     ...tuning,
-    url: config.url,
+    url,
+    standbyUrls,
+    ...(config.nameservice === undefined ? {} : { nameservice: config.nameservice }),
     user: config.user,
     ...(delegationToken === undefined ? {} : { delegationToken }),
+    ...(config.kerberos === undefined ? {} : { kerberos: config.kerberos }),
   });
+}
+
+const trusted = new Set<string>();
+
+/**
+ * Adds the CAs in `path` to those this process trusts (fetch and node:https use the default set),
+ * beside the system's: https NameNodes redirect to DataNodes, which need the same trust.
+ */
+function trustCaFile(path: string): void {
+  if (trusted.has(path)) return;
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new MwiError(
+      'MWI_CONFIG_INVALID',
+      `fileSystem.caFile ${path} cannot be read (${(error as Error).message}); give a PEM file of the CA certificates`,
+      { cause: error },
+    );
+  }
+  const certificates = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (certificates.length === 0) {
+    throw new MwiError(
+      'MWI_CONFIG_INVALID',
+      `fileSystem.caFile ${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+    );
+  }
+  setDefaultCACertificates([...getCACertificates('default'), ...certificates]);
+  trusted.add(path);
 }

@@ -1,6 +1,8 @@
 import pRetry from 'p-retry';
-import { MwiError } from '../errors.js';
-import { timeRequest, webhdfsRequests } from '../request-timing.js';
+import { isMwiError, MwiError } from '../errors.js';
+import { timeRequest, webhdfsNameNodes, webhdfsRequests } from '../request-timing.js';
+import { type DelegationTokenKeeper, isTokenRefusal } from './delegation-token.js';
+import type { SpnegoAuth } from './spnego.js';
 import {
   type CallContext,
   callError,
@@ -27,8 +29,16 @@ export interface RetryPolicy {
 }
 
 export interface HttpSettings {
-  /** `http(s)://host:port` of the NameNode, without `/webhdfs/v1`. */
-  origin: string;
+  /**
+   * `http(s)://host:port` of each NameNode, without `/webhdfs/v1`. With more than one (HA), calls
+   * go to the one that last answered as active; a standby's StandbyException or a NameNode that
+   * cannot be reached moves them to the next.
+   */
+  origins: string[];
+  /** The HA nameservice, for messages and metrics; else the first origin. */
+  nameservice: string;
+  /** Kerberos: SPNEGO for the token calls, and the delegation token for every other call. */
+  kerberos?: { spnego: SpnegoAuth; tokens: DelegationTokenKeeper } | undefined;
   user: string | undefined;
   delegationToken: string | undefined;
   requestTimeoutMs: number;
@@ -49,8 +59,20 @@ export type RetryMode =
 
 const PREFIX = '/webhdfs/v1';
 
+/** Operations that need Kerberos itself (SPNEGO), not a delegation token. */
+const TOKEN_OPS = new Set(['GETDELEGATIONTOKEN', 'RENEWDELEGATIONTOKEN', 'CANCELDELEGATIONTOKEN']);
+
 export class WebHdfsHttp {
-  constructor(readonly settings: HttpSettings) {}
+  private active = 0;
+
+  constructor(readonly settings: HttpSettings) {
+    if (settings.origins.length === 0) throw new MwiError('MWI_CONFIG_INVALID', 'no NameNode address given');
+  }
+
+  /** The NameNode calls go to now: the one that last answered as active. */
+  get activeOrigin(): string {
+    return this.settings.origins[this.active] as string;
+  }
 
   /**
    * `http://host:port/webhdfs/v1/<path>?op=<OP>&<params>&user.name=<user>` (or `delegation=<token>`).
@@ -67,7 +89,7 @@ export class WebHdfsHttp {
     } else if (this.settings.user !== undefined) {
       query.push(`user.name=${encodeURIComponent(this.settings.user)}`);
     }
-    return `${this.settings.origin}${PREFIX}${encodedPath}?${query.join('&')}`;
+    return `${this.activeOrigin}${PREFIX}${encodedPath}?${query.join('&')}`;
   }
 
   /**
@@ -89,20 +111,73 @@ export class WebHdfsHttp {
     );
   }
 
+  /**
+   * One call, to the active NameNode: on a StandbyException, or when it cannot be reached, the
+   * same call goes to the next NameNode (each is tried once; the retry policy does the rest).
+   * Calls made with a delegation token that the NameNode refuses (expired, unknown) are made once
+   * more with a new token.
+   */
   private async exchange(
     url: string,
     init: { method: Method; redirect?: RequestInit['redirect'] },
     context: CallContext,
     timeoutMs: number,
   ): Promise<Response> {
+    const { origins } = this.settings;
+    let tokenRetried = false;
+    for (let tried = 1; ; tried += 1) {
+      const origin = this.activeOrigin;
+      try {
+        const response = await this.attempt(url, origin, init, context, timeoutMs);
+        this.markActive(origin);
+        return response;
+      } catch (error) {
+        const used = (error as { usedToken?: string }).usedToken;
+        if (!tokenRetried && used !== undefined && isTokenRefusal(error)) {
+          this.settings.kerberos?.tokens.invalidate(used);
+          tokenRetried = true;
+          tried -= 1;
+          continue;
+        }
+        if (origins.length > 1 && failsOver(error)) {
+          this.moveFrom(origin);
+          if (tried < origins.length && outcomeOf(error) === 'not-executed') continue;
+        }
+        throw error;
+      }
+    }
+  }
+
+  private async attempt(
+    url: string,
+    origin: string,
+    init: { method: Method; redirect?: RequestInit['redirect'] },
+    context: CallContext,
+    timeoutMs: number,
+  ): Promise<Response> {
+    const target = new URL(url);
+    const base = new URL(origin);
+    target.protocol = base.protocol;
+    target.host = base.host;
+    const headers: Record<string, string> = {};
+    let usedToken: string | undefined;
+    const kerberos = this.settings.kerberos;
+    if (kerberos !== undefined) {
+      if (TOKEN_OPS.has(target.searchParams.get('op') ?? '')) {
+        headers.authorization = await kerberos.spnego.header(origin);
+      } else {
+        usedToken = await kerberos.tokens.current();
+        target.searchParams.set('delegation', usedToken);
+      }
+    }
     const signal = AbortSignal.timeout(timeoutMs);
     let response: Response;
     try {
-      response = await fetch(url, { ...init, signal });
+      response = await fetch(target, { ...init, headers, signal });
     } catch (error) {
       // OPEN follows the redirect, so the failing server may be the DataNode.
       const server =
-        init.redirect === 'follow' ? `${serverOf(url)} or the DataNode it redirects to` : serverOf(url);
+        init.redirect === 'follow' ? `${origin} or the DataNode it redirects to` : serverOf(origin);
       throw networkError(error, context, server, timeoutMs);
     }
     if (response.status >= 200 && response.status < 400) return response;
@@ -110,9 +185,43 @@ export class WebHdfsHttp {
     try {
       body = await response.text();
     } catch (error) {
-      throw networkError(error, context, serverOf(url), timeoutMs);
+      throw networkError(error, context, serverOf(origin), timeoutMs);
     }
-    throw httpError(response.status, body, context);
+    const mapped = httpError(response.status, body, context);
+    if (kerberos !== undefined && usedToken === undefined && response.status === 401) {
+      throw new MwiError(
+        'MWI_HDFS_AUTH',
+        `${mapped.message}: ${origin} refused the Kerberos ticket of ${kerberos.spnego.identity}; ` +
+          "check the principal, its keytab, and that the NameNode's HTTP/host principal is in the same realm",
+        { cause: mapped, canRetry: false, details: mapped.details },
+      );
+    }
+    if (usedToken !== undefined) Object.defineProperty(mapped, 'usedToken', { value: usedToken });
+    throw mapped;
+  }
+
+  private markActive(origin: string): void {
+    const index = this.settings.origins.indexOf(origin);
+    if (index < 0) return;
+    const changed = index !== this.active || !this.announced;
+    this.active = index;
+    if (changed) {
+      this.announced = true;
+      if (webhdfsNameNodes.hasSubscribers) {
+        webhdfsNameNodes.publish({
+          nameservice: this.settings.nameservice,
+          namenodes: this.settings.origins,
+          active: origin,
+        });
+      }
+    }
+  }
+
+  private announced = false;
+
+  /** The next NameNode after `origin` becomes the one calls go to (unless another call moved on already). */
+  private moveFrom(origin: string): void {
+    if (this.activeOrigin === origin) this.active = (this.active + 1) % this.settings.origins.length;
   }
 
   /** Sends and parses a JSON answer; an unreadable or unexpected body is `MWI_HDFS_REMOTE`. */
@@ -203,4 +312,11 @@ export function serverOf(url: string): string {
   } catch {
     return 'the server';
   }
+}
+
+/** Errors after which Hadoop's client tries the other NameNode: a standby, or no answer at all. */
+function failsOver(error: unknown): boolean {
+  if (!isMwiError(error)) return false;
+  if (error.details.exception === 'StandbyException') return true;
+  return error.code === 'MWI_HDFS_UNAVAILABLE' && error.details.status === undefined;
 }

@@ -1,7 +1,9 @@
 import { isMwiError, MwiError } from '../errors.js';
 import { DataNodeUpload, uploadToDataNode } from './datanode-upload.js';
+import { DelegationTokenKeeper, tokenFetchError } from './delegation-token.js';
 import type { FileStatus, FileSystem, FileWriter } from './filesystem.js';
 import { baseName, compareNames, isSameOrBelow, normalizePath } from './path.js';
+import { type KerberosOptions, SpnegoAuth } from './spnego.js';
 import { type CallContext, callError } from './webhdfs-errors.js';
 import { type HttpSettings, type RetryPolicy, redirectLocation, WebHdfsHttp } from './webhdfs-http.js';
 import { StreamingFileWriter } from './webhdfs-writer.js';
@@ -10,6 +12,18 @@ import { StreamingFileWriter } from './webhdfs-writer.js';
 export interface WebHdfsOptions {
   /** The NameNode's HTTP address, e.g. `http://127.0.0.1:9870` (a trailing `/webhdfs/v1` is accepted). */
   url: string;
+  /**
+   * More NameNodes of the same HA nameservice, after `url`: calls go to the active one and fail over
+   * on a StandbyException or when a NameNode cannot be reached. @defaultValue []
+   */
+  standbyUrls?: string[];
+  /** The HA nameservice's name (e.g. `analytics-hadoop`), for messages and metrics. */
+  nameservice?: string;
+  /**
+   * Kerberos: SPNEGO from a keytab or the ticket cache to get delegation tokens, which are renewed
+   * and replaced as they age. Excludes `user` and `delegationToken`.
+   */
+  kerberos?: KerberosOptions;
   /** `user.name` for simple (non-Kerberos) authentication. Not sent when a delegation token is set. @defaultValue "hdfs" */
   user?: string;
   /**
@@ -74,18 +88,31 @@ export class WebHdfsFileSystem implements FileSystem {
   private readonly legacyRename: boolean;
   private closed = false;
 
+  private readonly spnego: SpnegoAuth | undefined;
+  private readonly tokens: DelegationTokenKeeper | undefined;
+
   constructor(options: WebHdfsOptions) {
-    const origin = originOf(options.url);
+    const origins = [options.url, ...(options.standbyUrls ?? [])].map(originOf);
+    const origin = origins[0] as string;
     const token = options.delegationToken === '' ? undefined : options.delegationToken;
     const user = options.user ?? WEBHDFS_DEFAULTS.user;
     const scheme = origin.startsWith('https:') ? 'swebhdfs' : 'webhdfs';
-    this.description = `${scheme}://${origin.slice(origin.indexOf('//') + 2)} ${
-      token === undefined ? `as ${user}` : 'with a delegation token'
+    const hostsOf = (list: string[]) => list.map((o) => o.slice(o.indexOf('//') + 2)).join(',');
+    const cluster =
+      options.nameservice !== undefined ? `${options.nameservice} (${hostsOf(origins)})` : hostsOf(origins);
+    if (options.kerberos !== undefined) this.spnego = new SpnegoAuth(options.kerberos);
+    this.description = `${scheme}://${cluster} ${
+      this.spnego !== undefined
+        ? `as ${this.spnego.identity}`
+        : token === undefined
+          ? `as ${user}`
+          : 'with a delegation token'
     }`;
     const settings: HttpSettings = {
-      origin,
-      user: token === undefined ? user : undefined,
-      delegationToken: token,
+      origins,
+      nameservice: options.nameservice ?? origin,
+      user: token === undefined && this.spnego === undefined ? user : undefined,
+      delegationToken: this.spnego === undefined ? token : undefined,
       requestTimeoutMs:
         positive(options.requestTimeoutMs, 'requestTimeoutMs') ?? WEBHDFS_DEFAULTS.requestTimeoutMs,
       dataTimeoutMs: positive(options.dataTimeoutMs, 'dataTimeoutMs') ?? WEBHDFS_DEFAULTS.dataTimeoutMs,
@@ -93,7 +120,72 @@ export class WebHdfsFileSystem implements FileSystem {
       where: this.description,
     };
     this.http = new WebHdfsHttp(settings);
+    if (this.spnego !== undefined) {
+      this.tokens = this.tokenKeeper(this.spnego);
+      settings.kerberos = { spnego: this.spnego, tokens: this.tokens };
+    }
     this.legacyRename = options.legacyRename ?? WEBHDFS_DEFAULTS.legacyRename;
+  }
+
+  /** The NameNode calls go to now (`http://host:port`): the active one, as far as this client knows. */
+  get activeNameNode(): string {
+    return this.http.activeOrigin;
+  }
+
+  /** Delegation tokens fetched and renewals made so far (Kerberos only). */
+  get tokenCounts(): { fetched: number; renewed: number } | undefined {
+    return this.tokens === undefined ? undefined : { ...this.tokens.counts };
+  }
+
+  /**
+   * GETDELEGATIONTOKEN: GET /webhdfs/v1/?op=GETDELEGATIONTOKEN (SPNEGO)
+   *   → 200 OK, {"Token": {"urlString": "JQAIaG9y…"}}
+   * RENEWDELEGATIONTOKEN: PUT /webhdfs/v1/?op=RENEWDELEGATIONTOKEN&token=<TOKEN> (SPNEGO)
+   *   → 200 OK, {"long": <new expiry, ms since the epoch>}
+   * CANCELDELEGATIONTOKEN: PUT /webhdfs/v1/?op=CANCELDELEGATIONTOKEN&token=<TOKEN> (SPNEGO) → 200 OK
+   */
+  private tokenKeeper(spnego: SpnegoAuth): DelegationTokenKeeper {
+    const context = this.context('get a delegation token for', '/');
+    return new DelegationTokenKeeper({
+      fetch: () =>
+        this.http
+          .retrying('idempotent', () =>
+            this.http.json(
+              this.http.nameNodeUrl('/', 'GETDELEGATIONTOKEN'),
+              { method: 'GET' },
+              context,
+              (body) => {
+                const url = (body as { Token?: { urlString?: unknown } } | null)?.Token?.urlString;
+                return typeof url === 'string' && url !== '' ? url : undefined;
+              },
+              '{"Token": {"urlString": …}}',
+            ),
+          )
+          .catch((error: unknown) => {
+            throw tokenFetchError(error, spnego.identity);
+          }),
+      renew: (token) =>
+        this.http.retrying('idempotent', () =>
+          this.http.json(
+            this.http.nameNodeUrl('/', 'RENEWDELEGATIONTOKEN', { token }),
+            { method: 'PUT' },
+            { ...context, action: 'renew the delegation token for' },
+            (body) => {
+              const value = (body as { long?: unknown } | null)?.long;
+              return typeof value === 'number' && value > 0 ? value : undefined;
+            },
+            '{"long": …}',
+          ),
+        ),
+      cancel: async (token) => {
+        const response = await this.http.send(
+          this.http.nameNodeUrl('/', 'CANCELDELEGATIONTOKEN', { token }),
+          { method: 'PUT' },
+          { ...context, action: 'cancel the delegation token for' },
+        );
+        await response.body?.cancel();
+      },
+    });
   }
 
   async create(path: string, options: { overwrite?: boolean } = {}): Promise<FileWriter> {
@@ -338,7 +430,10 @@ export class WebHdfsFileSystem implements FileSystem {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
+    await this.tokens?.close();
+    this.spnego?.close();
   }
 
   /**

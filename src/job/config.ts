@@ -112,15 +112,61 @@ const localFileSystem = z.strictObject({
   root: z.string().min(1),
 });
 
-const hdfsFileSystem = z.strictObject({
-  type: z.literal('hdfs'),
-  /** WebHDFS base URL of the NameNode, e.g. `http://an-master1001:9870`. */
-  url: z.url({ protocol: /^https?$/ }),
-  /** `user.name` for simple authentication. @defaultValue "hdfs" */
-  user: z.string().min(1).default('hdfs'),
-  /** Name of the environment variable that holds a delegation token, if any. */
-  delegationTokenEnv: z.string().min(1).optional(),
+const webhdfsUrl = z.url({ protocol: /^https?$/ });
+
+const kerberosSchema = z.strictObject({
+  /** The client principal, e.g. `mwingest@EXAMPLE.ORG`; required with `keytab`. */
+  principal: z.string().min(1).optional(),
+  /** Keytab file of `principal` (mwingest runs kinit into a private ticket cache). */
+  keytab: z.string().min(1).optional(),
+  /** Ticket cache to use instead of `KRB5CCNAME` (e.g. `FILE:/tmp/krb5cc_mwingest`), without a keytab. */
+  ticketCache: z.string().min(1).optional(),
+  /** krb5.conf to use instead of the system's. */
+  krb5Config: z.string().min(1).optional(),
 });
+
+const hdfsFileSystem = z
+  .strictObject({
+    type: z.literal('hdfs'),
+    /** WebHDFS base URL of the NameNode, e.g. `http://an-master1001:9870`. Or give `namenodes`. */
+    url: webhdfsUrl.optional(),
+    /** HA: the WebHDFS URLs of every NameNode of the nameservice, in the order to try them. */
+    namenodes: z.array(webhdfsUrl).min(1, 'list at least one NameNode').optional(),
+    /** HA: the nameservice's name (e.g. `analytics-hadoop`), for messages and metrics. */
+    nameservice: z.string().min(1).optional(),
+    /** `user.name` for simple authentication. @defaultValue "hdfs" */
+    user: z.string().min(1).default('hdfs'),
+    /** Name of the environment variable that holds a delegation token, if any. */
+    delegationTokenEnv: z.string().min(1).optional(),
+    /** Kerberos (SPNEGO) with delegation tokens fetched and renewed by mwingest. */
+    kerberos: kerberosSchema.optional(),
+    /** PEM file of the CA(s) that signed the NameNodes' and DataNodes' certificates (https). */
+    caFile: z.string().min(1).optional(),
+  })
+  .superRefine((value, context) => {
+    if ((value.url === undefined) === (value.namenodes === undefined)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: 'give either url (one NameNode) or namenodes (every NameNode of an HA nameservice)',
+      });
+    }
+    if (value.kerberos !== undefined && value.delegationTokenEnv !== undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['delegationTokenEnv'],
+        message:
+          'with kerberos, mwingest fetches and renews its own delegation tokens: remove delegationTokenEnv',
+      });
+    }
+    if (value.kerberos?.keytab !== undefined && value.kerberos.principal === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['kerberos', 'principal'],
+        message: 'a keytab needs the principal whose keys it holds',
+      });
+    }
+  });
 
 const saslSchema = z.strictObject({
   mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
@@ -376,9 +422,23 @@ export function resolveJobPath(job: LoadedJob, path: string): string {
 /** The job's `fileSystem` section with a local root resolved against the job file's directory. */
 export function fileSystemConfigOf(loaded: LoadedJob): FileSystemConfig {
   const { fileSystem } = loaded.config;
-  return fileSystem.type === 'local'
-    ? { ...fileSystem, root: resolveJobPath(loaded, fileSystem.root) }
-    : fileSystem;
+  if (fileSystem.type === 'local') return { ...fileSystem, root: resolveJobPath(loaded, fileSystem.root) };
+  const path = (value: string | undefined) =>
+    value === undefined ? undefined : resolveJobPath(loaded, value);
+  const { kerberos, caFile } = fileSystem;
+  return {
+    ...fileSystem,
+    ...(caFile === undefined ? {} : { caFile: path(caFile) }),
+    ...(kerberos === undefined
+      ? {}
+      : {
+          kerberos: {
+            ...kerberos,
+            ...(kerberos.keytab === undefined ? {} : { keytab: path(kerberos.keytab) }),
+            ...(kerberos.krb5Config === undefined ? {} : { krb5Config: path(kerberos.krb5Config) }),
+          },
+        }),
+  };
 }
 
 /** The job's `registry` resolved against the job file, else the project's `event-schemas/`. */
