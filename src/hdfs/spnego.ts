@@ -14,8 +14,8 @@ const execFileAsync = promisify(execFile);
  * Credentials come from a ticket cache (what `kinit` made), or from a keytab: then mwingest runs
  * `kinit -k -t KEYTAB PRINCIPAL` into a private ticket cache of its own, again when the ticket is
  * old or refused. GSS-API reads the cache named by `KRB5CCNAME` (and the configuration named by
- * `KRB5_CONFIG`) from the process environment, so both are set for the whole process: one
- * Kerberos identity per mwingest process.
+ * `KRB5_CONFIG`) from the process environment, so both are set for the whole process before each
+ * token is made: one Kerberos identity per mwingest process at a time.
  */
 export interface KerberosOptions {
   /** The client principal, e.g. `mwingest@EXAMPLE.ORG`; required with a keytab. */
@@ -63,6 +63,8 @@ export class SpnegoAuth {
   /** For messages: `mwingest@EXAMPLE.ORG with keytab /etc/…` or `the ticket cache FILE:…`. */
   readonly identity: string;
   private privateCacheDir: string | undefined;
+  /** The private ticket cache of a keytab login. */
+  private cache: string | undefined;
   private loggedInAt = 0;
   private login: Promise<void> | undefined;
 
@@ -106,19 +108,21 @@ export class SpnegoAuth {
   close(): void {
     if (this.privateCacheDir !== undefined) rmSync(this.privateCacheDir, { recursive: true, force: true });
     this.privateCacheDir = undefined;
+    this.cache = undefined;
+    this.login = undefined;
   }
 
   private async token(kerberos: KerberosModule, host: string): Promise<string> {
+    // GSS-API reads these from the environment; another SpnegoAuth of this process may have set others
+    if (this.options.krb5Config !== undefined) process.env.KRB5_CONFIG = this.options.krb5Config;
+    if (this.cache !== undefined) process.env.KRB5CCNAME = this.cache;
+    else if (this.options.ticketCache !== undefined) process.env.KRB5CCNAME = this.options.ticketCache;
     const client = await kerberos.initializeClient(`HTTP@${host}`, { mechOID: kerberos.GSS_MECH_OID_SPNEGO });
     return client.step('');
   }
 
   private ensureLogin(force: boolean): Promise<void> {
-    if (this.options.krb5Config !== undefined) process.env.KRB5_CONFIG = this.options.krb5Config;
-    if (this.options.keytab === undefined) {
-      if (this.options.ticketCache !== undefined) process.env.KRB5CCNAME = this.options.ticketCache;
-      return Promise.resolve();
-    }
+    if (this.options.keytab === undefined) return Promise.resolve();
     const relogin = (this.options.reloginSeconds ?? 3600) * 1000;
     if (!force && this.login !== undefined && Date.now() - this.loggedInAt < relogin) return this.login;
     this.login = this.kinit().catch((error: unknown) => {
@@ -134,7 +138,11 @@ export class SpnegoAuth {
     const cache = `FILE:${join(this.privateCacheDir, 'ccache')}`;
     try {
       await execFileAsync('kinit', ['-k', '-t', keytab, principal], {
-        env: { ...process.env, KRB5CCNAME: cache },
+        env: {
+          ...process.env,
+          KRB5CCNAME: cache,
+          ...(this.options.krb5Config === undefined ? {} : { KRB5_CONFIG: this.options.krb5Config }),
+        },
         timeout: 30_000,
       });
     } catch (error) {
@@ -153,7 +161,7 @@ export class SpnegoAuth {
         },
       );
     }
-    process.env.KRB5CCNAME = cache;
+    this.cache = cache;
     this.loggedInAt = Date.now();
   }
 
