@@ -287,7 +287,9 @@ async function jobElsewhere(path: string, env: NodeJS.ProcessEnv): Promise<strin
   const { config } = loaded;
   const hosts = [
     ...config.kafka.brokers,
-    ...(config.fileSystem.type === 'hdfs' ? [config.fileSystem.url] : []),
+    ...(config.fileSystem.type === 'hdfs'
+      ? (config.fileSystem.namenodes ?? [config.fileSystem.url ?? ''])
+      : []),
     ...(config.hive.server === undefined ? [] : [config.hive.server]),
   ];
   const remote = remoteHosts(hosts);

@@ -40,6 +40,8 @@ interface HeldToken {
   identity: TokenIdentity | undefined;
   expiresAt: number;
   renewAt: number;
+  /** The last renewal did not move the expiry: the maximum lifetime is reached. */
+  capped: boolean;
 }
 
 export class DelegationTokenKeeper {
@@ -87,9 +89,9 @@ export class DelegationTokenKeeper {
     const now = this.now();
     const held = this.held;
     if (held !== undefined && now < held.renewAt) return held.token;
-    if (held !== undefined && !this.nearMaxLifetime(held, now)) {
+    if (held !== undefined && !held.capped && !this.nearMaxLifetime(held, now)) {
       try {
-        return this.keep(held.token, held.identity, await this.calls.renew(held.token));
+        return this.keep(held.token, held.identity, await this.calls.renew(held.token), held.expiresAt);
       } catch (error) {
         // an expired or unknown token cannot be renewed: a new one can still be had
         if (!isTokenRefusal(error)) throw error;
@@ -99,19 +101,26 @@ export class DelegationTokenKeeper {
     this.counts.fetched += 1;
     // The fetch answer has no expiry: the first renewal tells it.
     const expiresAt = await this.calls.renew(token);
-    return this.keep(token, parseTokenIdentity(token), expiresAt, false);
+    return this.keep(token, parseTokenIdentity(token), expiresAt);
   }
 
+  /** Holds `token` until `expiresAt`; `previousExpiry` is given when this is a renewal. */
   private keep(
     token: string,
     identity: TokenIdentity | undefined,
     expiresAt: number,
-    renewal = true,
+    previousExpiry?: number,
   ): string {
-    if (renewal) this.counts.renewed += 1;
+    if (previousExpiry !== undefined) this.counts.renewed += 1;
     const now = this.now();
     const end = Math.min(expiresAt, identity?.maxDate ?? expiresAt);
-    this.held = { token, identity, expiresAt, renewAt: now + Math.max(0, end - now) * this.renewFraction };
+    this.held = {
+      token,
+      identity,
+      expiresAt,
+      renewAt: now + Math.max(0, end - now) * this.renewFraction,
+      capped: previousExpiry !== undefined && expiresAt <= previousExpiry,
+    };
     return token;
   }
 

@@ -114,7 +114,8 @@ describe('WebHdfsFileSystem without a server', () => {
 
   test('URLs encode every name and carry user.name, or only the delegation token', () => {
     const settings = {
-      origin: 'http://nn:9870',
+      origins: ['http://nn:9870'],
+      nameservice: 'http://nn:9870',
       requestTimeoutMs: 1000,
       dataTimeoutMs: 1000,
       retry: { retries: 0, minTimeoutMs: 1, maxTimeoutMs: 1, factor: 1 },

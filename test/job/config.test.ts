@@ -254,4 +254,34 @@ describe('job definitions: ${env:NAME} values', () => {
       return true;
     });
   });
+
+  test('HDFS: one url or the list of NameNodes, Kerberos with a keytab needs its principal', () => {
+    const hdfs = (fileSystem: Record<string, unknown>) => ({
+      ...minimal,
+      fileSystem: { type: 'hdfs', ...fileSystem },
+    });
+    const ha = parseJobConfig(
+      hdfs({
+        nameservice: 'analytics-hadoop',
+        namenodes: ['https://nn1:50470', 'https://nn2:50470'],
+        kerberos: { principal: 'mwingest@EXAMPLE.ORG', keytab: 'mwingest.keytab' },
+        caFile: 'ca.pem',
+      }),
+      'jobs/test.json',
+    );
+    assert.equal(ha.fileSystem.type, 'hdfs');
+    assert.match(problemsOf(hdfs({})), /give either url \(one NameNode\) or namenodes/);
+    assert.match(
+      problemsOf(hdfs({ url: 'http://nn1:9870', namenodes: ['http://nn2:9870'] })),
+      /give either url/,
+    );
+    assert.match(
+      problemsOf(hdfs({ url: 'http://nn1:9870', kerberos: { keytab: 'k.keytab' } })),
+      /kerberos\.principal: a keytab needs the principal/,
+    );
+    assert.match(
+      problemsOf(hdfs({ url: 'http://nn1:9870', kerberos: {}, delegationTokenEnv: 'TOKEN' })),
+      /delegationTokenEnv: with kerberos/,
+    );
+  });
 });
