@@ -40,7 +40,9 @@ export function requireSecureStack(): Promise<SecureStack> {
     const { stdout } = await execFileAsync(STACK, ['env', '--secure']);
     const env: Record<string, string> = {};
     for (const match of stdout.matchAll(/^export ([A-Z0-9_]+)=(.*)$/gm)) {
-      env[match[1] as string] = (match[2] as string).replace(/^'(.*)'$/, '$1');
+      // bash's printf %q: backslash escapes (e.g. `\,`), or the whole value in quotes
+      const quoted = /^'(.*)'$/.exec(match[2] as string);
+      env[match[1] as string] = quoted ? (quoted[1] as string) : (match[2] as string).replace(/\\(.)/g, '$1');
     }
     const realm = env.MWINGEST_KRB5_REALM as string;
     const keytabs = env.MWINGEST_KEYTABS as string;
