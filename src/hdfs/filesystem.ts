@@ -16,6 +16,8 @@
 export interface FileSystem {
   /** A short human description for logs and reports, e.g. `webhdfs://127.0.0.1:9870 as hdfs`. */
   readonly description: string;
+  /** WebHDFS: the NameNode calls go to now, the active one as far as this client knows (HA). */
+  readonly activeNameNode?: string;
 
   /**
    * Opens `path` for a streaming write. Missing parent directories are created.

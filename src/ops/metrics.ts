@@ -6,7 +6,9 @@ import { listenOn } from '../listen.js';
 import {
   HIVE_REQUESTS,
   type HiveRequestTiming,
+  WEBHDFS_NAMENODES,
   WEBHDFS_REQUESTS,
+  type WebHdfsActiveNameNode,
   type WebHdfsRequestTiming,
 } from '../request-timing.js';
 import type { WorkerMetrics } from '../scheduler/worker-metrics.js';
@@ -47,7 +49,9 @@ import type { JobStatus } from './status.js';
  * | `mwingest_status_refresh_failures_total` | ingest_job | the gauges above could not be refreshed |
  *
  * Every mwingest process that serves metrics also has the common ones (`registerCommonMetrics`):
- * `mwingest_build_info`, the WebHDFS and Hive request-latency histograms, and the standard
+ * `mwingest_build_info`, the WebHDFS and Hive request-latency histograms,
+ * `mwingest_hdfs_namenode_active{nameservice,namenode}` (1 for the NameNode this process's WebHDFS
+ * calls go to, 0 for the other NameNodes of an HA nameservice; set once HDFS first answered), and the standard
  * `process_*` and `nodejs_*` metrics. Failed Hive partition-add attempts are counted by the
  * executor (`mwingest hive worker`) as `mwingest_hive_partition_add_failures_total{ingest_job,table}`
  * (src/hive/worker.ts).
@@ -101,6 +105,17 @@ export function registerCommonMetrics(registry: Registry, options: CommonMetrics
     buckets: REQUEST_BUCKETS,
     registers,
   });
+  const activeNameNode = new Gauge({
+    name: 'mwingest_hdfs_namenode_active',
+    help: '1 for the NameNode that WebHDFS calls go to (the active one, as far as this process knows), 0 for the others',
+    labelNames: ['nameservice', 'namenode'],
+    registers,
+  });
+  const onNameNode = (message: unknown) => {
+    const { nameservice, namenodes, active } = message as WebHdfsActiveNameNode;
+    for (const namenode of namenodes)
+      activeNameNode.set({ nameservice, namenode }, namenode === active ? 1 : 0);
+  };
   const onWebHdfs = (message: unknown) => {
     const { op, server, outcome, seconds } = message as WebHdfsRequestTiming;
     webhdfs.observe({ op, server, outcome }, seconds);
@@ -110,9 +125,11 @@ export function registerCommonMetrics(registry: Registry, options: CommonMetrics
     hive.observe({ op, outcome }, seconds);
   };
   subscribe(WEBHDFS_REQUESTS, onWebHdfs);
+  subscribe(WEBHDFS_NAMENODES, onNameNode);
   subscribe(HIVE_REQUESTS, onHive);
   return () => {
     unsubscribe(WEBHDFS_REQUESTS, onWebHdfs);
+    unsubscribe(WEBHDFS_NAMENODES, onNameNode);
     unsubscribe(HIVE_REQUESTS, onHive);
   };
 }

@@ -87,6 +87,8 @@ export interface JobStatus {
   partitionJobs: HivePartitionQueueStatus | null;
   /** Parts of the status that could not be read, one sentence each. */
   problems: string[];
+  /** WebHDFS jobs: the file system and the NameNode that answered as active while reading the status. */
+  hdfs?: { fileSystem: string; activeNameNode: string };
 }
 
 export interface StatusSources {
@@ -148,6 +150,9 @@ export async function collectJobStatus(sources: StatusSources, now = Date.now())
     topics,
     partitionJobs,
     problems,
+    ...(sources.fs.activeNameNode === undefined
+      ? {}
+      : { hdfs: { fileSystem: sources.fs.description, activeNameNode: sources.fs.activeNameNode } }),
   };
 }
 
@@ -271,6 +276,8 @@ export function formatJobStatus(status: JobStatus): string {
   lines.push(
     `  last successful run: ${last.lastSuccessAt === undefined ? 'never' : `${last.lastSuccessRunId} at ${last.lastSuccessAt}`}`,
   );
+  if (status.hdfs !== undefined)
+    lines.push(`  hdfs: ${status.hdfs.fileSystem}; active NameNode ${status.hdfs.activeNameNode}`);
   if (last.skippedTicks > 0) {
     lines.push(
       `  skipped ticks: ${last.skippedTicks} (last at ${last.lastSkippedAt}, while run ${status.skippedTicks[0]?.runningRunId ?? '?'} was in progress)`,

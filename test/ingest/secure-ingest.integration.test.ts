@@ -24,6 +24,7 @@ import { openKafkaSink } from '../../src/kafka/open.js';
 import { runJob } from '../../src/scheduler/local-run.js';
 import { MessageCodec } from '../../src/schemas/codec.js';
 import { SchemaRegistry, schemaNameOfTopic } from '../../src/schemas/registry.js';
+import { runMwingest } from '../support/cli.js';
 import {
   decodeContainer,
   expectedReaderBytes,
@@ -53,6 +54,8 @@ describe('ingest into Kerberized HA HDFS (secure profile)', () => {
   let topics: string[];
   let hdfsBase: string;
   let produced: PlannedMessage[] = [];
+  /** The WebHDFS URL of the NameNode active after the failover. */
+  const activeAfter = '';
   const H = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
 
   before(async () => {
@@ -182,6 +185,16 @@ describe('ingest into Kerberized HA HDFS (secure profile)', () => {
       secure.namenodes[other === 'nn1' ? 0 : 1],
       'the client stays on the new active',
     );
+  });
+
+  test('mwingest status shows the active NameNode', async () => {
+    assert.ok(activeAfter !== '', 'the run above failed over');
+    const run = await runMwingest(['status', '--job', loaded.path, '--json'], {
+      env: { MWINGEST_FROM_SOURCE: '1', MWINGEST_REDIS_URL: stack.redisUrl },
+    });
+    const status = JSON.parse(run.stdout) as { hdfs?: { fileSystem: string; activeNameNode: string } };
+    assert.equal(status.hdfs?.activeNameNode, activeAfter, run.stderr);
+    assert.match(status.hdfs?.fileSystem ?? '', /mwingest-ha .* as mwingest@MWINGEST\.TEST with keytab/);
   });
 });
 
