@@ -42,3 +42,16 @@ export function port(value: string): number {
   }
   return n;
 }
+
+/** `--brokers host:port[,host:port…]`. */
+export function brokersArg(value: string): string[] {
+  const brokers = value
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b !== '');
+  const bad = brokers.find((b) => !/^[^\s:]+:\d{1,5}$/.test(b));
+  if (brokers.length === 0 || bad !== undefined) {
+    throw new InvalidArgumentError(`expected host:port[,host:port…], got "${bad ?? value}"`);
+  }
+  return brokers;
+}

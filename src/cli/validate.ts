@@ -6,7 +6,7 @@ import { HEADER_LENGTH } from '../schemas/header.js';
 import { stringifyJson, toAvroJson } from '../schemas/json.js';
 import { defaultRegistryRoot, SchemaRegistry, schemaNameOfTopic } from '../schemas/registry.js';
 import { describeRevision, parseRevisionId } from '../schemas/revision.js';
-import { nonNegativeInt, positiveInt } from './arguments.js';
+import { brokersArg, nonNegativeInt, positiveInt } from './arguments.js';
 import {
   fileSource,
   type InputMessage,
@@ -422,18 +422,6 @@ function revisionArg(value: string): bigint {
     throw new InvalidArgumentError(describeError(error).replace(/^MWI_USAGE: /, ''));
   }
   return BigInt(value.trim());
-}
-
-function brokersArg(value: string): string[] {
-  const brokers = value
-    .split(',')
-    .map((b) => b.trim())
-    .filter((b) => b !== '');
-  const bad = brokers.find((b) => !/^[^\s:]+:\d{1,5}$/.test(b));
-  if (brokers.length === 0 || bad !== undefined) {
-    throw new InvalidArgumentError(`expected host:port[,host:port…], got "${bad ?? value}"`);
-  }
-  return brokers;
 }
 
 function offsetArg(value: string): bigint | 'earliest' | 'latest' {

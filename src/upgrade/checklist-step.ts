@@ -3,9 +3,33 @@ import type { EffectiveDataset, LoadedJob } from '../job/config.js';
 import type { RevisionVerdict } from './checks.js';
 import type { HiveSchemaChange, JobPinChange } from './downstream.js';
 
-/** The steps of the schema upgrade checklist (checklist.ts, run-steps.ts): ids, states, what a step needs. */
+/**
+ * The checklist model shared by `schema upgrade` (checklist.ts, run-steps.ts) and `schema add`
+ * (add-checklist.ts): a step's states and shape, and the upgrade checklist's own steps.
+ *
+ * done: found done; todo: found not done yet; problem: found, and wrong; manual: nothing here can
+ * see it (the detail says why, and what to do).
+ */
 export const StepStates = ['done', 'todo', 'manual', 'problem'] as const;
 export type StepState = (typeof StepStates)[number];
+
+/** One step of a checklist, as both checklists print it and put it in `--json`. */
+export interface ChecklistStep<Id extends string = string> {
+  id: Id;
+  title: string;
+  state: StepState;
+  /** What was found, and what to do: a sentence or two. */
+  detail: string;
+  /** Verbatim lines to show under the step: a command, a statement, a diff. */
+  show: string[];
+}
+
+/** The step maker of a checklist whose titles are `titles`. */
+export function stepMaker<Id extends string>(
+  titles: Record<Id, string>,
+): (id: Id, state: StepState, detail: string, show?: string[]) => ChecklistStep<Id> {
+  return (id, state, detail, show = []) => ({ id, title: titles[id], state, detail, show });
+}
 
 export const StepIds = [
   'commit-schema',
@@ -27,16 +51,6 @@ export const STEP_TITLES: Record<StepId, string> = {
   'verify-run': 'verify the next run',
   'verify-partitions': 'verify the partition job',
 };
-
-export interface ChecklistStep {
-  id: StepId;
-  title: string;
-  state: StepState;
-  /** What was found, and what to do: a sentence or two. */
-  detail: string;
-  /** Verbatim lines to show under the step: a command, a statement preview, a diff. */
-  show: string[];
-}
 
 /** The job as the checklist needs it. */
 export interface ChecklistJob {
@@ -69,6 +83,5 @@ export interface HiveTableReader {
   execute(statement: string): Promise<{ columns: string[]; rows: Record<string, unknown>[] }>;
 }
 
-export function step(id: StepId, state: StepState, detail: string, show: string[] = []): ChecklistStep {
-  return { id, title: STEP_TITLES[id], state, detail, show };
-}
+/** A step of the upgrade checklist. */
+export const step = stepMaker(STEP_TITLES);

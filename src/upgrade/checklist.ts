@@ -1,14 +1,11 @@
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { isDeepStrictEqual, promisify } from 'node:util';
+import { isDeepStrictEqual } from 'node:util';
 import { describeError } from '../errors.js';
 import { hiveIdentifier } from '../hive/statement.js';
 import { type ChecklistInput, type ChecklistStep, step } from './checklist-step.js';
 import type { RevisionVerdict } from './checks.js';
 import type { HiveSchemaChange } from './downstream.js';
-import { displayPath } from './job-diff.js';
 import { lastRun, openJobFs, partitionsStep, producersStep, runStep } from './run-steps.js';
+import { commitState, registryCopyState } from './schema-file-state.js';
 
 /**
  * The ordered upgrade checklist, as Wikimedia's wiki page had it, with each step's state found
@@ -36,62 +33,10 @@ export async function buildChecklist(input: ChecklistInput): Promise<ChecklistSt
 
 const PREVIEW_CHARS = 60;
 
-const runGit = promisify(execFile);
-
-/** Is the schema file committed in the git checkout it sits in? Read-only git commands only. */
+/** Is the schema file committed in the git checkout it sits in? */
 async function commitStep(verdict: RevisionVerdict): Promise<ChecklistStep> {
-  if (verdict.text === undefined)
-    return step('commit-schema', 'todo', `${verdict.relativePath} does not load yet`);
-  const dir = dirname(verdict.path);
-  let out: string;
-  try {
-    // --no-optional-locks: status must not refresh the index of someone else's checkout.
-    const result = await runGit(
-      'git',
-      [
-        '--no-optional-locks',
-        '-C',
-        dir,
-        'status',
-        '--porcelain=v1',
-        '--ignored',
-        '--',
-        basename(verdict.path),
-      ],
-      { timeout: 10_000 },
-    );
-    out = result.stdout;
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT')
-      return step('commit-schema', 'manual', 'git is not installed here: commit the file by hand');
-    if (/not a git repository/i.test(e.stderr ?? '')) {
-      return step(
-        'commit-schema',
-        'manual',
-        `the registry is not a git checkout: commit ${verdict.relativePath} to event-schemas and get it reviewed`,
-      );
-    }
-    return step(
-      'commit-schema',
-      'manual',
-      `git status failed (${(e.stderr ?? describeError(error)).trim()}): check by hand`,
-    );
-  }
-  const code = out.slice(0, 2);
-  if (out.trim() === '') {
-    return step('commit-schema', 'done', 'committed, no local changes (pushing and review are up to you)');
-  }
-  if (code === '??')
-    return step('commit-schema', 'todo', 'not committed yet (untracked): git add it and commit');
-  if (code === '!!')
-    return step('commit-schema', 'problem', 'the file is ignored by git: it would never be committed');
-  if (code[0] === 'A') return step('commit-schema', 'todo', 'staged, not committed yet');
-  return step(
-    'commit-schema',
-    'todo',
-    `has uncommitted changes (git: ${code.trim()}); a revision that producers may already use must never change`,
-  );
+  const found = await commitState(verdict);
+  return step('commit-schema', found.state, found.detail, found.show);
 }
 
 async function registryStep(input: ChecklistInput): Promise<ChecklistStep> {
@@ -103,56 +48,20 @@ async function registryStep(input: ChecklistInput): Promise<ChecklistStep> {
       'pass --job to check that the registry the ingest reads has the revision',
     );
   }
-  const jobName = job.loaded.config.name;
   if (!job.ingestsTopic) {
     return step(
       'bump-registry',
       'problem',
-      `job ${jobName} does not ingest mediawiki_${verdict.name} (topics.include/exclude): is it the right job?`,
+      `job ${job.loaded.config.name} does not ingest mediawiki_${verdict.name} (topics.include/exclude): is it the right job?`,
     );
   }
-  if (verdict.text === undefined) return step('bump-registry', 'todo', 'the schema file does not load yet');
-  if (resolve(job.registryRoot) === resolve(input.registryRoot)) {
-    return step('bump-registry', 'done', `job ${jobName} reads this registry (${job.registryRoot})`);
-  }
-  const target = join(job.registryRoot, verdict.relativePath);
-  let text: string;
-  try {
-    text = await readFile(target, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      return step('bump-registry', 'manual', `cannot read ${target}: ${describeError(error)}`);
-    }
-    return step(
-      'bump-registry',
-      'todo',
-      `job ${jobName} reads ${job.registryRoot}, which does not have ${verdict.idText} yet: deploy the ` +
-        'event-schemas checkout there before any producer sends it (unknown revisions become error records)',
-      [`cp ${shellWord(displayPath(verdict.path))} ${shellWord(`${displayPath(dirname(target))}/`)}`],
-    );
-  }
-  if (text === verdict.text) return step('bump-registry', 'done', `${job.registryRoot} has it, identical`);
-  if (sameJson(text, verdict.text)) {
-    return step('bump-registry', 'done', `${job.registryRoot} has it (same schema, other formatting)`);
-  }
-  return step(
-    'bump-registry',
-    'problem',
-    `${target} differs from the file checked here: one revision id must name one schema everywhere`,
+  const found = await registryCopyState(
+    verdict,
+    job.loaded.config.name,
+    job.registryRoot,
+    input.registryRoot,
   );
-}
-
-/** A path as one shell word: quoted when it holds anything but plain path characters. */
-function shellWord(path: string): string {
-  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replace(/'/g, "'\\''")}'`;
-}
-
-function sameJson(a: string, b: string): boolean {
-  try {
-    return JSON.stringify(JSON.parse(a)) === JSON.stringify(JSON.parse(b));
-  } catch {
-    return false; // not JSON: the texts already differ
-  }
+  return step('bump-registry', found.state, found.detail, found.show);
 }
 
 async function hiveStep(input: ChecklistInput): Promise<ChecklistStep> {

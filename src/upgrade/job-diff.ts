@@ -2,50 +2,74 @@ import { isAbsolute, relative } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 
 /**
- * The one job-file edit the upgrade needs, `datasets.<Name>.readerRevision = <revision>`, made on
- * the file's text so that the rest of the file (order, spacing, other keys) stays as written, and
- * shown as a unified diff (`patch -p0` applies it).
+ * Job-file edits made on the file's text, so that the rest of the file (order, spacing, other
+ * keys) stays as written, and shown as a unified diff (`patch -p0` applies it): the upgrade's
+ * `datasets.<Name>.readerRevision = <revision>`, and what `schema add` needs.
  *
  * The text is edited through a small syntax tree of the JSON that keeps every value's offsets;
  * the result is parsed back and compared with the intended object, and when the two ever differ
  * the file is re-serialized instead (a bigger diff, never a wrong one).
  */
 
-export interface PinEdit {
+export interface JsonEdit {
   /** The file's text after the edit. */
   text: string;
-  /** The readerRevision the file had, as written (`"111448028943"` or `111448028943`), or null. */
+  /** The value the file had there, as written (`"111448028943"` or `111448028943`), or null. */
   before: string | null;
   /** True when the edit kept the rest of the text; false when the file had to be re-serialized. */
   minimal: boolean;
 }
 
+export type PinEdit = JsonEdit;
+
+/** Sets `datasets.<schemaName>.readerRevision`, keeping a number a number and a string a string. */
 export function pinReaderRevision(text: string, schemaName: string, revision: string): PinEdit {
+  const path = ['datasets', schemaName, 'readerRevision'];
+  const current = valueText(text, path);
+  const asNumber = current !== null && !current.startsWith('"');
+  return setJsonValue(text, path, asNumber ? Number(revision) : revision);
+}
+
+/** The text of the value at `path` in the JSON object `text`, or null when there is none. */
+export function valueText(text: string, path: string[]): string | null {
+  let node: JsonNode | undefined = parseTree(text);
+  for (const key of path) node = node === undefined ? undefined : member(node, key);
+  return node === undefined ? null : text.slice(node.start, node.end);
+}
+
+/** Sets the member at `path` (objects on the way are created) to `value`. */
+export function setJsonValue(text: string, path: string[], value: unknown): JsonEdit {
   const original = JSON.parse(text) as Record<string, unknown>;
   const tree = parseTree(text);
-  const datasets = member(tree, 'datasets');
-  const dataset = datasets === undefined ? undefined : member(datasets, schemaName);
-  const current = dataset === undefined ? undefined : member(dataset, 'readerRevision');
-  const asNumber = current !== undefined && text[current.start] !== '"';
-  const value = asNumber ? Number(revision) : revision;
-
   const expected = structuredClone(original);
-  expected.datasets ??= {};
-  const expectedDatasets = expected.datasets as Record<string, Record<string, unknown>>;
-  expectedDatasets[schemaName] = { ...(expectedDatasets[schemaName] ?? {}), readerRevision: value };
+  let target = expected;
+  for (const key of path.slice(0, -1)) {
+    const next = target[key];
+    target[key] = next !== null && typeof next === 'object' && !Array.isArray(next) ? next : {};
+    target = target[key] as Record<string, unknown>;
+  }
+  target[path.at(-1)!] = value;
 
+  // The deepest object on the path that exists, and what is missing below it.
+  let node = tree;
+  let depth = 0;
+  while (depth < path.length) {
+    const next = member(node, path[depth]!);
+    if (next === undefined || (depth < path.length - 1 && next.kind !== 'object')) break;
+    node = next;
+    depth++;
+  }
   const unit = indentUnit(text, tree);
   let edited: string;
-  if (current !== undefined) {
-    edited = splice(text, current.start, current.end, JSON.stringify(value));
-  } else if (dataset !== undefined) {
-    edited = addMember(text, dataset, 'readerRevision', value, unit);
-  } else if (datasets !== undefined) {
-    edited = addMember(text, datasets, schemaName, { readerRevision: value }, unit);
+  let before: string | null = null;
+  if (depth === path.length) {
+    before = text.slice(node.start, node.end);
+    edited = splice(text, node.start, node.end, JSON.stringify(value));
   } else {
-    edited = addMember(text, tree, 'datasets', { [schemaName]: { readerRevision: value } }, unit);
+    let nested: unknown = value;
+    for (const key of path.slice(depth + 1).reverse()) nested = { [key]: nested };
+    edited = addMember(text, node, path[depth]!, nested, unit);
   }
-  const before = current === undefined ? null : text.slice(current.start, current.end);
   let parsedBack: unknown;
   try {
     parsedBack = JSON.parse(edited);
