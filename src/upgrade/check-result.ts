@@ -1,4 +1,7 @@
-/** The vocabulary of the schema upgrade checks (checks.ts, schema-checks.ts): ids, states, findings. */
+/**
+ * The vocabulary of the automatic checks of `schema upgrade`, `schema check` (checks.ts,
+ * schema-checks.ts) and `schema add` (add-*.ts): ids, states, findings.
+ */
 
 export const CheckStates = ['pass', 'warn', 'fail', 'skip'] as const;
 export type CheckState = (typeof CheckStates)[number];
@@ -16,7 +19,20 @@ export const CheckIds = [
   'removed-fields',
   'producer-fields',
 ] as const;
-export type CheckId = (typeof CheckIds)[number];
+
+/** The checks only `schema add` runs: one more of the schema file, then those of the deployment. */
+export const AddCheckIds = [
+  'first-revision',
+  'registry',
+  'job',
+  'kafka-topic',
+  'kafka-sample',
+  'hive-table',
+  'hours-imported',
+  'hive-partitions',
+  'query',
+] as const;
+export type CheckId = (typeof CheckIds)[number] | (typeof AddCheckIds)[number];
 
 export const CHECK_TITLES: Record<CheckId, string> = {
   file: 'schema file',
@@ -30,6 +46,15 @@ export const CHECK_TITLES: Record<CheckId, string> = {
   'added-defaults': 'added fields',
   'removed-fields': 'removed fields',
   'producer-fields': 'producer fields',
+  'first-revision': 'first revision',
+  registry: 'job registry',
+  job: 'job',
+  'kafka-topic': 'Kafka topic',
+  'kafka-sample': 'Kafka sample',
+  'hive-table': 'Hive table',
+  'hours-imported': 'hours imported',
+  'hive-partitions': 'Hive partitions',
+  query: 'query',
 };
 
 export interface CheckFinding {

@@ -11,10 +11,11 @@ export interface HiveSchemaChange {
   database: string;
   table: string;
   /**
-   * Always `literal`: the job format has no key for a schema URL, so the statement embeds the
-   * schema (`avro.schema.literal`) rather than pointing at a file (`avro.schema.url`).
+   * `literal` (upgrade): an ALTER TABLE that sets `avro.schema.literal` (the job format has no key
+   * for a schema URL, so the statement embeds the schema rather than pointing at a file);
+   * `create` (add): the table's CREATE EXTERNAL TABLE, as `mwingest hive ddl` prints it.
    */
-  form: 'literal';
+  form: 'literal' | 'create';
   /** The schema as the table property holds it: the file's JSON without whitespace between tokens. */
   literal: string;
   /** The complete HQL, quoted so that no schema text can break out of the string. */

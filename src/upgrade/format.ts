@@ -1,5 +1,5 @@
 import { type CheckFinding, type CheckState, countOf, type UpgradeCheck } from './check-result.js';
-import type { StepState } from './checklist-step.js';
+import type { ChecklistStep, StepState } from './checklist-step.js';
 import { describeParts, type RevisionVerdict } from './checks.js';
 import type { SchemaReport } from './report.js';
 
@@ -47,28 +47,25 @@ const STEP_MARKS: Record<StepState, { unicode: string; ascii: string; color: str
 export function formatSchemaReport(report: SchemaReport, style: TextStyle = PLAIN): string {
   const out = new Writer(style);
   header(out, report);
-  if (report.command === 'upgrade') {
-    const verdict = report.revisions[0]!;
-    out.blank();
-    out.heading('Automatic checks');
-    checks(out, verdict.checks);
-    if (report.checklist !== undefined) {
-      out.blank();
-      out.heading('Checklist');
-      report.checklist.forEach((s, i) => {
-        const mark = STEP_MARKS[s.state];
-        const head = `  ${i + 1} ${out.paint(mark.color, style.unicode ? mark.unicode : mark.ascii)} ${s.state.padEnd(7)} `;
-        const width = 2 + 2 + (style.unicode ? 1 : 3) + 1 + 8;
-        out.line(`${head}${out.bold(s.title)}`);
-        out.wrapped(s.detail, ' '.repeat(width), ' '.repeat(width));
-        for (const line of s.show) out.verbatim(line, width + 2, (text) => diffColor(out, text));
-      });
-    }
-  } else {
+  if (report.command === 'check') {
     for (const verdict of report.revisions) {
       out.blank();
       out.heading(revisionHeading(verdict));
       checks(out, verdict.checks);
+    }
+  } else {
+    out.blank();
+    out.heading(report.command === 'add' ? 'Schema file checks' : 'Automatic checks');
+    checks(out, report.revisions[0]!.checks);
+    if (report.deployment !== undefined) {
+      out.blank();
+      out.heading('Deployment checks');
+      checks(out, report.deployment);
+    }
+    if (report.checklist !== undefined) {
+      out.blank();
+      out.heading(report.command === 'add' ? 'First-deployment checklist' : 'Checklist');
+      checklistLines(out, report.checklist);
     }
   }
   out.blank();
@@ -76,12 +73,30 @@ export function formatSchemaReport(report: SchemaReport, style: TextStyle = PLAI
   return out.text();
 }
 
+/** The steps, numbered, each with its mark, state, title, detail and verbatim lines. */
+function checklistLines(out: Writer, steps: ChecklistStep[]): void {
+  const style = out.style;
+  const numberWidth = String(steps.length).length;
+  steps.forEach((s, i) => {
+    const mark = STEP_MARKS[s.state];
+    const number = String(i + 1).padStart(numberWidth);
+    const head = `  ${number} ${out.paint(mark.color, style.unicode ? mark.unicode : mark.ascii)} ${s.state.padEnd(7)} `;
+    const width = 2 + numberWidth + 1 + (style.unicode ? 1 : 3) + 1 + 8;
+    out.line(`${head}${out.bold(s.title)}`);
+    out.wrapped(s.detail, ' '.repeat(width), ' '.repeat(width));
+    for (const line of s.show) out.verbatim(line, width + 2, (text) => diffColor(out, text));
+  });
+}
+
 function header(out: Writer, report: SchemaReport): void {
   const first = report.revisions[0];
+  const parts = first?.parts === undefined ? '' : ` (${describeParts(first.parts)})`;
   const title =
     report.command === 'upgrade'
-      ? `Schema upgrade: ${report.schema} → ${first?.idText}${first?.parts === undefined ? '' : ` (${describeParts(first.parts)})`}`
-      : `Schema check: ${report.schema}, ${countOf(report.revisions.length, 'revision file')}`;
+      ? `Schema upgrade: ${report.schema} → ${first?.idText}${parts}`
+      : report.command === 'add'
+        ? `Schema add: ${report.schema} ${first?.idText}${parts}, first deployment`
+        : `Schema check: ${report.schema}, ${countOf(report.revisions.length, 'revision file')}`;
   out.boldLast(out.wrapped(title, '', '  '));
   const row = (label: string, value: string) => out.wrapped(value, `  ${label.padEnd(9)} `, ' '.repeat(12));
   row('registry', report.registryRoot);
@@ -98,6 +113,7 @@ function header(out: Writer, report: SchemaReport): void {
     row('', `${reader}; timestamp ${ts}; Hive table ${job.hive.database}.${job.hive.table}`);
     if (job.registryRoot !== report.registryRoot) row('', `its registry: ${job.registryRoot}`);
   }
+  if (report.command === 'add' && first !== undefined) row('file', first.relativePath);
   if (report.command === 'upgrade' && first !== undefined) {
     row('file', first.relativePath);
     row(
@@ -178,7 +194,9 @@ function resultLines(report: SchemaReport, out: Writer): void {
       ? c.warn > 0
         ? 'every automatic check passed; read the warnings'
         : 'every automatic check passed'
-      : 'fix the failed checks';
+      : report.command === 'add'
+        ? 'a step is not done yet, or is wrong: see the checklist'
+        : 'fix the failed checks';
   const written = out.wrapped(
     `${parts.join(', ')}: ${verdict} (exit ${report.exitCode})`,
     'Result: ',

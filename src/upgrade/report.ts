@@ -4,7 +4,8 @@ import { describeError, MwiError } from '../errors.js';
 import type { HiveClient } from '../hive/client.js';
 import { effectiveDataset, type LoadedJob, loadJob, registryRootOf, topicMatcher } from '../job/config.js';
 import { defaultRegistryRoot, SchemaRegistry } from '../schemas/registry.js';
-import { type CheckState, CheckStates } from './check-result.js';
+import type { JobChange } from './add-job.js';
+import { type CheckState, CheckStates, type UpgradeCheck } from './check-result.js';
 import { buildChecklist } from './checklist.js';
 import type { ChecklistJob, ChecklistStep } from './checklist-step.js';
 import { checkRevision, isoSeconds, type RevisionVerdict } from './checks.js';
@@ -44,7 +45,7 @@ export interface JobSummary {
 }
 
 export interface SchemaReport {
-  command: 'upgrade' | 'check';
+  command: 'upgrade' | 'check' | 'add';
   schema: string;
   registryRoot: string;
   /** Registry files of this schema that did not load, with the reason. */
@@ -52,11 +53,17 @@ export interface SchemaReport {
   job: JobSummary | undefined;
   timestamp: TimestampSetting;
   revisions: RevisionVerdict[];
-  /** Upgrade only. */
+  /** Add only: the checks of the deployment (job registry, job, Kafka, Hive, data), after the file's. */
+  deployment: UpgradeCheck[] | undefined;
+  /** Upgrade and add. */
   downstream:
-    | { hive: HiveSchemaChange | undefined; job: JobPinChange | undefined; hqlFile: string | undefined }
+    | {
+        hive: HiveSchemaChange | undefined;
+        job: JobPinChange | JobChange | undefined;
+        hqlFile: string | undefined;
+      }
     | undefined;
-  /** Upgrade only. */
+  /** Upgrade and add. */
   checklist: ChecklistStep[] | undefined;
   counts: Record<CheckState, number>;
   ok: boolean;
@@ -66,13 +73,13 @@ export interface SchemaReport {
 
 const NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
-interface Setup {
+export interface Setup {
   registry: SchemaRegistry;
   job: JobSummary | undefined;
   timestamp: TimestampSetting;
 }
 
-async function setUp(name: string, options: SchemaCommandOptions): Promise<Setup> {
+export async function setUp(name: string, options: SchemaCommandOptions): Promise<Setup> {
   if (!NAME.test(name)) {
     throw new MwiError(
       'MWI_USAGE',
@@ -122,7 +129,7 @@ async function knownNames(registry: SchemaRegistry): Promise<string> {
   return names.length === 0 ? 'none' : names.join(', ');
 }
 
-async function requireFolder(registry: SchemaRegistry, name: string): Promise<string> {
+export async function requireFolder(registry: SchemaRegistry, name: string): Promise<string> {
   const folder = join(registry.root, 'avro', 'mediawiki', name);
   const isDir = await stat(folder).then(
     (s) => s.isDirectory(),
@@ -139,7 +146,7 @@ async function requireFolder(registry: SchemaRegistry, name: string): Promise<st
 }
 
 /** Registry problems in the schema's folder, except those of files the report checks itself. */
-function problemsOf(
+export function problemsOf(
   registry: SchemaRegistry,
   name: string,
   checked: RevisionVerdict[],
@@ -151,13 +158,13 @@ function problemsOf(
     .map((p) => ({ path: p.path, reason: p.reason }));
 }
 
-function countChecks(revisions: RevisionVerdict[]): Record<CheckState, number> {
+export function countChecks(checks: UpgradeCheck[]): Record<CheckState, number> {
   const counts = Object.fromEntries(CheckStates.map((s) => [s, 0])) as Record<CheckState, number>;
-  for (const verdict of revisions) for (const c of verdict.checks) counts[c.state]++;
+  for (const c of checks) counts[c.state]++;
   return counts;
 }
 
-function verdictOf(counts: Record<CheckState, number>): { ok: boolean; exitCode: 0 | 1 } {
+export function verdictOf(counts: Record<CheckState, number>): { ok: boolean; exitCode: 0 | 1 } {
   return counts.fail === 0 ? { ok: true, exitCode: 0 } : { ok: false, exitCode: 1 };
 }
 
@@ -240,7 +247,7 @@ export async function runUpgrade(
   } finally {
     await hiveClient?.close();
   }
-  const counts = countChecks([verdict]);
+  const counts = countChecks(verdict.checks);
   return {
     command: 'upgrade',
     schema: name,
@@ -249,6 +256,7 @@ export async function runUpgrade(
     job,
     timestamp,
     revisions: [verdict],
+    deployment: undefined,
     downstream: { hive, job: pin, hqlFile },
     checklist,
     counts,
@@ -256,7 +264,7 @@ export async function runUpgrade(
   };
 }
 
-async function openHive(options: NonNullable<SchemaCommandOptions['hive']>): Promise<HiveClient> {
+export async function openHive(options: NonNullable<SchemaCommandOptions['hive']>): Promise<HiveClient> {
   // Loaded on demand: the Thrift driver is needed only when Hive is asked.
   const { createHiveClient } = await import('../hive/client.js');
   return createHiveClient(options);
@@ -286,7 +294,7 @@ export async function runCheck(name: string, options: SchemaCommandOptions = {})
       }),
     );
   }
-  const counts = countChecks(revisions);
+  const counts = countChecks(revisions.flatMap((v) => v.checks));
   return {
     command: 'check',
     schema: name,
@@ -295,6 +303,7 @@ export async function runCheck(name: string, options: SchemaCommandOptions = {})
     job,
     timestamp,
     revisions,
+    deployment: undefined,
     downstream: undefined,
     checklist: undefined,
     counts,
@@ -303,7 +312,7 @@ export async function runCheck(name: string, options: SchemaCommandOptions = {})
 }
 
 /** Revision ids in numeric order; names that are not numbers last, alphabetically. */
-function byRevision(a: string, b: string): number {
+export function byRevision(a: string, b: string): number {
   const da = /^\d+$/.test(a);
   const db = /^\d+$/.test(b);
   if (da && db) return BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0;
@@ -354,17 +363,7 @@ export function reportJson(report: SchemaReport): Record<string, unknown> {
         v.reader === undefined
           ? null
           : { revision: v.reader.entry.revision.toString(), source: v.reader.source },
-      checks: v.checks.map((c) => ({
-        id: c.id,
-        title: c.title,
-        state: c.state,
-        summary: c.summary,
-        findings: c.findings.map((f) => ({
-          path: f.path ?? null,
-          message: f.message,
-          revisions: f.revisions ?? null,
-        })),
-      })),
+      checks: v.checks.map(checkJson),
       producerFields: v.added.map((f) => ({
         path: f.path,
         type: describeType(f.type),
@@ -385,17 +384,9 @@ export function reportJson(report: SchemaReport): Record<string, unknown> {
                     statement: report.downstream.hive.statement,
                     file: report.downstream.hqlFile ?? null,
                   },
-            job:
-              report.downstream.job === undefined
-                ? null
-                : {
-                    path: report.downstream.job.path,
-                    key: report.downstream.job.key,
-                    before: report.downstream.job.before,
-                    after: report.downstream.job.after,
-                    diff: report.downstream.job.diff,
-                  },
+            job: report.downstream.job === undefined ? null : jobChangeJson(report.downstream.job),
           },
+    deployment: report.deployment?.map(checkJson) ?? null,
     checklist:
       report.checklist === undefined
         ? null
@@ -407,5 +398,41 @@ export function reportJson(report: SchemaReport): Record<string, unknown> {
             detail: s.detail,
             show: s.show,
           })),
+  };
+}
+
+function checkJson(c: UpgradeCheck): Record<string, unknown> {
+  return {
+    id: c.id,
+    title: c.title,
+    state: c.state,
+    summary: c.summary,
+    findings: c.findings.map((f) => ({
+      path: f.path ?? null,
+      message: f.message,
+      revisions: f.revisions ?? null,
+    })),
+  };
+}
+
+/** The job change: every edit (`edits`); an upgrade's one edit also as `key`, `before`, `after`. */
+function jobChangeJson(change: JobPinChange | JobChange): Record<string, unknown> {
+  if ('edits' in change) {
+    return {
+      path: change.path,
+      key: null,
+      before: null,
+      after: null,
+      edits: change.edits,
+      diff: change.diff,
+    };
+  }
+  return {
+    path: change.path,
+    key: change.key,
+    before: change.before,
+    after: change.after,
+    edits: [{ key: change.key, before: change.before, after: change.after }],
+    diff: change.diff,
   };
 }

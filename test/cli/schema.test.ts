@@ -336,6 +336,7 @@ describe('--json shape', () => {
       'timestamp',
       'revisions',
       'downstream',
+      'deployment',
       'checklist',
     ]);
     assert.equal(report.format, 1);
