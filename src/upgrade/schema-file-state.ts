@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describeError } from '../errors.js';
@@ -93,11 +93,14 @@ export async function registryCopyState(
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
       return found('manual', `cannot read ${target}: ${describeError(error)}`);
     }
+    const folder = dirname(target);
+    // A new schema's folder does not exist yet in the job's registry.
+    const mkdir = (await isDirectory(folder)) ? [] : [`mkdir -p ${shellWord(displayPath(folder))}`];
     return found(
       'todo',
       `job ${jobName} reads ${jobRegistryRoot}, which does not have ${verdict.idText} yet: deploy the ` +
         'event-schemas checkout there before any producer sends it (unknown revisions become error records)',
-      [`cp ${shellWord(displayPath(verdict.path))} ${shellWord(`${displayPath(dirname(target))}/`)}`],
+      [...mkdir, `cp ${shellWord(displayPath(verdict.path))} ${shellWord(`${displayPath(folder)}/`)}`],
     );
   }
   if (text === verdict.text) return found('done', `${jobRegistryRoot} has it, identical`);
@@ -108,6 +111,15 @@ export async function registryCopyState(
     'problem',
     `${target} differs from the file checked here: one revision id must name one schema everywhere`,
   );
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
 }
 
 /** A path as one shell word: quoted when it holds anything but plain path characters. */
