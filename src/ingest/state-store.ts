@@ -13,6 +13,7 @@ import type { FileSystem } from '../hdfs/filesystem.js';
  *   errors/<topic>/<partition>/<topic>.<partition>.<first>-<last>.errors.jsonl
  *   completeness/<topic>/<sequence>.json                          announced hours and counts
  *   reports/<runId>.json, reports/latest.json                     run reports
+ *   schedule.json                                                 the operator's last schedule decision (src/scheduler/schedule-keeper.ts)
  * ```
  *
  * Offsets are zero-padded to 20 digits in file names so that names sort like numbers.
