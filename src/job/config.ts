@@ -168,12 +168,70 @@ const hdfsFileSystem = z
     }
   });
 
-const saslSchema = z.strictObject({
-  mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
-  username: z.string().min(1),
-  /** Name of the environment variable holding the password (never the password itself). */
-  passwordEnv: z.string().min(1),
-});
+const saslSchema = z.discriminatedUnion('mechanism', [
+  z.strictObject({
+    mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+    username: z.string().min(1),
+    /** Name of the environment variable holding the password (never the password itself). */
+    passwordEnv: z.string().min(1),
+  }),
+  z.strictObject({
+    /** Kerberos: librdkafka logs in from the keytab itself (it runs kinit, again before the ticket expires). */
+    mechanism: z.literal('gssapi'),
+    principal: z.string().min(1),
+    keytab: z.string().min(1),
+    /** The brokers' service name (their principals are `<serviceName>/<broker host>@REALM`). @defaultValue "kafka" */
+    serviceName: z.string().min(1).default('kafka'),
+  }),
+  z.strictObject({
+    /** OAuth 2 client credentials (OIDC): librdkafka fetches and refreshes the token. */
+    mechanism: z.literal('oauthbearer'),
+    tokenEndpointUrl: z.url({ protocol: /^https?$/ }),
+    clientId: z.string().min(1),
+    /** Name of the environment variable holding the client secret (never the secret itself). */
+    clientSecretEnv: z.string().min(1),
+    scope: z.string().min(1).optional(),
+  }),
+]);
+
+/**
+ * librdkafka properties mwingest sets itself, refused in `kafka.properties` (why, for the message).
+ * The reads' correctness depends on them, or a dedicated job key says the same thing.
+ */
+export const KAFKA_OWNED_PROPERTIES: Record<string, string> = {
+  'bootstrap.servers': 'use kafka.brokers',
+  'client.id': 'use kafka.clientId',
+  'group.id': 'use kafka.groupId',
+  'security.protocol': 'set by kafka.ssl and kafka.sasl',
+  'sasl.mechanism': 'use kafka.sasl.mechanism',
+  'sasl.mechanisms': 'use kafka.sasl.mechanism',
+  'sasl.username': 'use kafka.sasl',
+  'sasl.password': 'use kafka.sasl.passwordEnv (a secret never sits in the job file)',
+  'sasl.oauthbearer.client.secret': 'use kafka.sasl.clientSecretEnv (a secret never sits in the job file)',
+  'ssl.key.password': 'not supported: give an unencrypted kafka.ssl.keyFile readable only by mwingest',
+  'enable.auto.commit': 'mwingest commits offsets itself, to HDFS',
+  'enable.auto.offset.store': 'mwingest commits offsets itself, to HDFS',
+  'auto.offset.reset': 'an offset outside the log must be reported (MWI_OFFSETS_EXPIRED), never skipped',
+  'enable.partition.eof': 'reads of ranges ending in absent offsets need it',
+  'isolation.level': 'reads must reach the high watermark (read_uncommitted)',
+  dr_cb: 'the producer needs its delivery reports',
+};
+
+const kafkaProperties = z
+  .record(
+    z
+      .string()
+      .regex(/^[a-z][a-z0-9._]*$/, 'expected a librdkafka property name such as socket.keepalive.enable'),
+    z.union([z.string(), z.number(), z.boolean()]),
+  )
+  .superRefine((properties, context) => {
+    for (const key of Object.keys(properties)) {
+      const why = KAFKA_OWNED_PROPERTIES[key];
+      if (why !== undefined) {
+        context.addIssue({ code: 'custom', path: [key], message: `mwingest sets ${key} itself: ${why}` });
+      }
+    }
+  });
 
 const jobSchema = z.strictObject({
   /** Job name: used in state paths, queue names and metrics. */
@@ -197,6 +255,12 @@ const jobSchema = z.strictObject({
       ])
       .default(false),
     sasl: saslSchema.optional(),
+    /**
+     * More librdkafka client properties (CONFIGURATION.md), passed to every client as they are,
+     * like Kafka Connect's `consumer.override.*`; those mwingest sets itself are refused.
+     * @defaultValue {}
+     */
+    properties: kafkaProperties.default({}),
     /** @defaultValue 10000 */
     connectTimeoutMs: z.number().int().positive().default(10_000),
   }),

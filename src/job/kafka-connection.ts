@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { MwiError } from '../errors.js';
 import type { KafkaConnection } from '../kafka/client.js';
+import { checkClientProperties } from '../kafka/properties.js';
+import { registerSecret } from '../secrets.js';
 import { type LoadedJob, resolveJobPath, secretFromEnv } from './config.js';
 
 /** The job's `kafka` section as a client connection: TLS files read, the SASL password taken from its env var. */
@@ -34,12 +36,34 @@ export function kafkaConnectionOf(loaded: LoadedJob, env: NodeJS.ProcessEnv = pr
       ...(key === undefined ? {} : { key }),
     };
   }
-  if (kafka.sasl !== undefined) {
+  const { sasl } = kafka;
+  if (sasl?.mechanism === 'gssapi') {
+    connection.sasl = { ...sasl, keytab: resolveJobPath(loaded, sasl.keytab) };
+  } else if (sasl?.mechanism === 'oauthbearer') {
     connection.sasl = {
-      mechanism: kafka.sasl.mechanism,
-      username: kafka.sasl.username,
-      password: secretFromEnv('kafka.sasl.passwordEnv', kafka.sasl.passwordEnv, env),
+      mechanism: 'oauthbearer',
+      tokenEndpointUrl: sasl.tokenEndpointUrl,
+      clientId: sasl.clientId,
+      clientSecret: secret('kafka.sasl.clientSecretEnv', sasl.clientSecretEnv, env),
+      ...(sasl.scope === undefined ? {} : { scope: sasl.scope }),
+    };
+  } else if (sasl !== undefined) {
+    connection.sasl = {
+      mechanism: sasl.mechanism,
+      username: sasl.username,
+      password: secret('kafka.sasl.passwordEnv', sasl.passwordEnv, env),
     };
   }
+  if (Object.keys(kafka.properties).length > 0) {
+    checkClientProperties(kafka.properties);
+    connection.properties = kafka.properties;
+  }
   return connection;
+}
+
+/** A secret from the environment, masked in everything mwingest prints from now on. */
+function secret(key: string, variable: string, env: NodeJS.ProcessEnv): string {
+  const value = secretFromEnv(key, variable, env);
+  registerSecret(value, `\${env:${variable}}`);
+  return value;
 }

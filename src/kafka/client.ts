@@ -9,7 +9,18 @@ export interface KafkaConnection {
   brokers: string[];
   clientId?: string;
   ssl?: boolean | { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean };
-  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  sasl?:
+    | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
+    | { mechanism: 'gssapi'; principal: string; keytab: string; serviceName: string }
+    | {
+        mechanism: 'oauthbearer';
+        tokenEndpointUrl: string;
+        clientId: string;
+        clientSecret: string;
+        scope?: string;
+      };
+  /** More librdkafka properties, applied last (the job's `kafka.properties`, validated there). */
+  properties?: Record<string, string | number | boolean>;
   /** Milliseconds to wait for a connection before failing with `MWI_KAFKA_UNAVAILABLE`. @defaultValue 10000 */
   connectTimeoutMs?: number;
 }

@@ -29,6 +29,8 @@ export const READ_LIMITS = {
 } as const;
 
 const SASL_MECHANISMS = {
+  gssapi: 'GSSAPI',
+  oauthbearer: 'OAUTHBEARER',
   plain: 'PLAIN',
   'scram-sha-256': 'SCRAM-SHA-256',
   'scram-sha-512': 'SCRAM-SHA-512',
@@ -43,11 +45,24 @@ export function connectionConfig(connection: KafkaConnection): LibrdkafkaConfig 
     'socket.connection.setup.timeout.ms': timeout,
   };
   const tls = connection.ssl !== undefined && connection.ssl !== false;
-  if (connection.sasl) {
+  const { sasl } = connection;
+  if (sasl) {
     config['security.protocol'] = tls ? 'sasl_ssl' : 'sasl_plaintext';
-    config['sasl.mechanisms'] = SASL_MECHANISMS[connection.sasl.mechanism];
-    config['sasl.username'] = connection.sasl.username;
-    config['sasl.password'] = connection.sasl.password;
+    config['sasl.mechanisms'] = SASL_MECHANISMS[sasl.mechanism];
+    if (sasl.mechanism === 'gssapi') {
+      config['sasl.kerberos.principal'] = sasl.principal;
+      config['sasl.kerberos.keytab'] = sasl.keytab;
+      config['sasl.kerberos.service.name'] = sasl.serviceName;
+    } else if (sasl.mechanism === 'oauthbearer') {
+      config['sasl.oauthbearer.method'] = 'oidc';
+      config['sasl.oauthbearer.token.endpoint.url'] = sasl.tokenEndpointUrl;
+      config['sasl.oauthbearer.client.id'] = sasl.clientId;
+      config['sasl.oauthbearer.client.secret'] = sasl.clientSecret;
+      if (sasl.scope !== undefined) config['sasl.oauthbearer.scope'] = sasl.scope;
+    } else {
+      config['sasl.username'] = sasl.username;
+      config['sasl.password'] = sasl.password;
+    }
   } else if (tls) {
     config['security.protocol'] = 'ssl';
   }
@@ -61,7 +76,7 @@ export function connectionConfig(connection: KafkaConnection): LibrdkafkaConfig 
       config['ssl.endpoint.identification.algorithm'] = 'none';
     }
   }
-  return config;
+  return { ...config, ...connection.properties };
 }
 
 /**
@@ -94,6 +109,8 @@ export function readerConfig(connection: KafkaConnection): LibrdkafkaConfig {
     // Fetch again soon after the caller drained the queue (the default waits 1 s; measured 3x slower).
     'fetch.queue.backoff.ms': 10,
     'fetch.wait.max.ms': 100,
+    // the job's own tunables (fetch sizes, timeouts) win over these defaults
+    ...connection.properties,
   };
 }
 
@@ -111,6 +128,7 @@ export function producerConfig(connection: KafkaConnection): LibrdkafkaConfig {
     acks: 'all',
     dr_cb: true,
     'message.timeout.ms': Math.max(30_000, connectTimeoutOf(connection)),
+    ...connection.properties,
   };
 }
 
