@@ -55,7 +55,7 @@ describe('ingest into Kerberized HA HDFS (secure profile)', () => {
   let hdfsBase: string;
   let produced: PlannedMessage[] = [];
   /** The WebHDFS URL of the NameNode active after the failover. */
-  const activeAfter = '';
+  let activeAfter = '';
   const H = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
 
   before(async () => {
@@ -180,11 +180,8 @@ describe('ingest into Kerberized HA HDFS (secure profile)', () => {
         `${topic}: avro-tools counts every record`,
       );
     }
-    assert.equal(
-      fs.activeNameNode,
-      secure.namenodes[other === 'nn1' ? 0 : 1],
-      'the client stays on the new active',
-    );
+    activeAfter = secure.namenodes[other === 'nn1' ? 0 : 1] as string;
+    assert.equal(fs.activeNameNode, activeAfter, 'the client stays on the new active');
   });
 
   test('mwingest status shows the active NameNode', async () => {
