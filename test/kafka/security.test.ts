@@ -58,6 +58,7 @@ describe('Kafka: SASL GSSAPI and OAUTHBEARER, raw client properties', () => {
     assert.equal(config['sasl.oauthbearer.method'], 'oidc');
     assert.equal(config['sasl.oauthbearer.client.secret'], 'oauth-s3cret-value');
     assert.equal(config['sasl.oauthbearer.scope'], 'kafka');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the masked form is the literal text ${env:NAME}
     assert.equal(maskSecrets('secret is oauth-s3cret-value'), 'secret is ${env:MWI_TEST_OAUTH_SECRET}');
     assert.ok(rdkafka.features.includes('sasl_oauthbearer'));
     new rdkafka.KafkaConsumer(readerConfig(kafkaConnectionOf(loaded, { MWI_TEST_OAUTH_SECRET: 'x' })), {});
