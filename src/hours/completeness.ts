@@ -2,9 +2,10 @@ import { HOUR_MS, type HourBucket, hourKey, hourOf, hourStartMs, parseHourKey } 
 
 /**
  * When is an hour of a topic complete? When every partition has moved past it: the topic's
- * watermark is the minimum over partitions of the newest record time each has committed (as
- * Wikimedia's Camus partition checker computed it), and every hour that ends at or before the
- * watermark is complete.
+ * watermark is the minimum over partitions of the progress each has committed (as Wikimedia's
+ * Camus partition checker computed it, but from the newest time on which a record's own time and
+ * its Kafka timestamp agree, so one record with a skewed clock cannot move it), capped by the
+ * clock, and every hour that ends at or before the watermark is complete.
  *
  * A partition that is caught up (its committed offset reached the high watermark snapshotted at the
  * start of the run) counts as having reached at least `now − idleGrace`, so an idle partition does

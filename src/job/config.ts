@@ -324,7 +324,7 @@ const jobSchema = z.strictObject({
     .strictObject({
       /** A caught-up idle partition counts as having reached now minus this. @defaultValue 600 */
       idleGraceSeconds: z.number().int().min(0).default(600),
-      /** Never announce hours before this (ISO-8601); by default the first hour with data. */
+      /** Never announce hours before this (ISO-8601); by default the hour of the topic's oldest Kafka time (see src/hours/completeness.ts). */
       startHour: z.iso.datetime({ offset: true }).optional(),
     })
     .prefault({}),
