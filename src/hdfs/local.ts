@@ -36,6 +36,8 @@ const LIST_STAT_CONCURRENCY = 64;
  * so an existing `dst` is never replaced, and `dst` appears complete or not at all. A crash between
  * the two steps leaves both names as hard links to the same, complete data (never a partial file);
  * repeating the rename then fails with `MWI_FS_ALREADY_EXISTS` and the caller deletes `src`.
+ * Once linked, `dst` is never removed again: another roll-forward of the same commit may already
+ * have seen it and deleted `src` (then our `unlink(src)` finds nothing, and the rename is done).
  * A directory is renamed with `rename(2)` after checking that `dst` is absent, because `rename(2)`
  * would silently replace an empty directory: another process creating `dst` in the microseconds
  * between the check and the rename could lose that empty directory. mwingest has one owner per
@@ -121,12 +123,7 @@ export class LocalFileSystem implements FileSystem {
         await rename(localFrom, localTo);
       } else {
         await link(localFrom, localTo);
-        try {
-          await unlink(localFrom);
-        } catch (error) {
-          await unlink(localTo).catch(() => undefined);
-          throw error;
-        }
+        await unlinkLinkedSource(localFrom, from, to);
       }
     } catch (error) {
       if (error instanceof MwiError) throw error;
@@ -434,4 +431,25 @@ function renameFailed(from: string, to: string, why: string, cause?: unknown): M
     cause,
     details: { src: from, dst: to },
   });
+}
+
+/**
+ * The second step of a file rename. `ENOENT`: someone else (a racing roll-forward) removed `src`
+ * after our link, so `dst` holds the data and the rename is done. Any other failure leaves both
+ * names on the same data, the state a crash between the two steps leaves: removing `dst` here could
+ * lose the file, because whoever removed or will remove `src` trusts `dst`.
+ */
+async function unlinkLinkedSource(localFrom: string, from: string, to: string): Promise<void> {
+  try {
+    await unlink(localFrom);
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return;
+    throw renameFailed(
+      from,
+      to,
+      `${to} is in place, but ${from} could not be removed (${errno(error) ?? 'error'}: ${(error as Error).message}); ` +
+        `both names now hold the same data: delete ${from} once the cause is fixed`,
+      error,
+    );
+  }
 }

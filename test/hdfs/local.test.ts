@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { LocalFileSystem } from '../../src/hdfs/local.js';
@@ -47,6 +48,32 @@ describe('LocalFileSystem specifics', () => {
     const moved = await stat(join(root, 'final', 'f'));
     assert.equal(moved.ino, inode);
     assert.equal(moved.nlink, 1);
+  });
+
+  test('a rename whose source another roll-forward removed meanwhile keeps the destination', async () => {
+    // Two roll-forwards of one commit race: the loser's rename finds the destination and deletes the
+    // source, between the winner's link(src, dst) and unlink(src). The winner's unlink then fails
+    // with ENOENT; the file now lives only under dst, which must stay.
+    const root = await freshRoot();
+    const fs = new LocalFileSystem(root);
+    await fs.writeFile('/tmp/f', 'the only copy');
+    await fs.mkdirs('/final');
+    const source = join(root, 'tmp', 'f');
+    const promises = createRequire(import.meta.url)('node:fs/promises') as typeof import('node:fs/promises');
+    const unlink = promises.unlink;
+    promises.unlink = async (path) => {
+      if (path === source) await unlink(path); // the other roll-forward, just before ours
+      return unlink(path);
+    };
+    syncBuiltinESMExports();
+    try {
+      await fs.rename('/tmp/f', '/final/f');
+    } finally {
+      promises.unlink = unlink;
+      syncBuiltinESMExports();
+    }
+    assert.equal(await readFile(join(root, 'final', 'f'), 'utf8'), 'the only copy');
+    assert.equal(await fs.exists('/tmp/f'), false);
   });
 
   test('a file renamed onto a name created outside mwingest is refused, not replaced', async () => {
