@@ -5,21 +5,22 @@ import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { describeError } from '../../errors.js';
+import { describeError, MwiError } from '../../errors.js';
 import { type HivePartitionAddJob, hiveQueueName } from '../../hive/queue.js';
 import { openRunResources, type RunResources } from '../../ingest/run.js';
 import type { LoadedJob } from '../../job/config.js';
 import { listenOn } from '../../listen.js';
 import { partitionsQueueName, runsQueueName } from '../../scheduler/run-flow-state.js';
 import { collectJobStatus, type StatusSources } from '../status.js';
+import { changeGuard, hostGuard, hostNames, UNLOCK_PATH, unlockHandlers } from './guard.js';
 import { renderJobPage } from './job-page.js';
 
 /**
  * `mwingest web`: what an operator opens. `/queues` is bull-board over each job's runs, partitions
  * and Hive partition-add queues (retry, inspect, clean); `/jobs/<name>` is the job's page of hours ×
  * topics (complete / pending / late / failed) with its schedule, runs and lag; `/jobs/<name>/status.json`
- * is the same status as `mwingest status --json`. No authentication: bind it to localhost or put it
- * behind the proxy that guards the other operator tools.
+ * is the same status as `mwingest status --json`. Read-only unless `allowChanges`; requests whose
+ * `Host` is not this server's address are refused (see `guard.ts`).
  */
 export interface WebServerOptions {
   jobs: LoadedJob[];
@@ -31,6 +32,12 @@ export interface WebServerOptions {
   log: Logger;
   /** Hours shown on a job page. @defaultValue 48 */
   hours?: number;
+  /** Serve state-changing requests (retry, clean, remove…) to holders of `changeToken`. @defaultValue false */
+  allowChanges?: boolean;
+  /** The token a change must carry; required with `allowChanges`. */
+  changeToken?: string;
+  /** Further `Host` names the view answers to (a proxy's name), besides its own address. */
+  allowedHosts?: string[];
 }
 
 export interface WebServer {
@@ -43,7 +50,12 @@ const QUEUES_PATH = '/queues';
 
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const { log } = options;
+  if (options.allowChanges && !options.changeToken) {
+    throw new MwiError('MWI_USAGE', 'the web view allows changes only with a change token; none was given');
+  }
   const opened: { resources: RunResources; sources: StatusSources; queues: Queue[] }[] = [];
+  // The `Host` names requests may carry, known once the server listens (port 0 picks one).
+  const served: { names: ReadonlySet<string> } = { names: new Set() };
   const server = await (async () => {
     try {
       for (const loaded of options.jobs) {
@@ -67,6 +79,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
         buildApp(
           opened.map((o) => ({ name: o.sources.loaded.config.name, sources: o.sources, queues: o.queues })),
           options,
+          served,
         ),
         options,
       );
@@ -76,10 +89,10 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     }
   })();
   const address = server.address();
-  const url =
-    typeof address === 'object' && address !== null
-      ? `http://${address.address}:${address.port}`
-      : String(address);
+  if (typeof address !== 'object' || address === null)
+    throw new Error('the web view is not listening on TCP');
+  served.names = hostNames(options.host ?? '127.0.0.1', address.port, options.allowedHosts ?? []);
+  const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
   log.info({ url, jobs: options.jobs.map((j) => j.config.name) }, 'web view running');
   return {
     url,
@@ -91,15 +104,27 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   };
 }
 
+function tokenOf(options: WebServerOptions): { token?: string } {
+  return options.changeToken === undefined ? {} : { token: options.changeToken };
+}
+
 function buildApp(
   jobs: { name: string; sources: StatusSources; queues: Queue[] }[],
   options: WebServerOptions,
+  served: { names: ReadonlySet<string> },
 ): express.Express {
   const app = express();
+  const guard = { allowChanges: options.allowChanges ?? false, ...tokenOf(options) };
+  app.use(hostGuard({ allowedHosts: () => served.names }));
+  app.use(changeGuard(guard));
+  const unlock = unlockHandlers(guard);
+  app.get(UNLOCK_PATH, unlock.form);
+  app.post(UNLOCK_PATH, express.urlencoded({ extended: false, limit: '4kb' }), unlock.submit);
   const board = new ExpressAdapter();
   board.setBasePath(QUEUES_PATH);
+  const readOnlyMode = !guard.allowChanges;
   createBullBoard({
-    queues: jobs.flatMap((job) => job.queues.map((queue) => new BullMQAdapter(queue))),
+    queues: jobs.flatMap((job) => job.queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode }))),
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'mwingest queues' } },
   });
