@@ -3,8 +3,10 @@ import type { FileSystem } from '../hdfs/filesystem.js';
 import type { FinishedFile } from '../writers/hour-files.js';
 import { failPoint } from './failpoints.js';
 import {
+  type Attempt,
   listNumbered,
   padOffset,
+  parseAttemptName,
   pruneNumbered,
   readJson,
   type StatePaths,
@@ -14,11 +16,15 @@ import {
 /**
  * The commit protocol of one topic-partition, in the order of its effects:
  *
- *   1. every temp file is closed (the caller)
- *   2. the manifest is **claimed**: written to a temp name and renamed to
- *      `manifests/<startOffset>.json`. Rename never replaces, so of two owners that read from the
- *      same start offset exactly one can claim it; the other is fenced (`MWI_FENCED`).
- *   3. each temp file is renamed to its final name (idempotent: a final file that exists is done)
+ *   1. every temp file is closed (the caller); temp files live in the attempt's own directory
+ *      `tmp/<topic>/<partition>/<claim key>-<token>-<runId>`, which no other attempt writes or deletes
+ *   2. the manifest is **claimed**: written to a temp name and renamed to `manifests/<claim key>.json`,
+ *      the claim key being the resume offset (0 for a partition's first commit). Rename never
+ *      replaces, so of two owners that resume from the same point exactly one can claim it; the other
+ *      is fenced (`MWI_FENCED`). Before the claim the owner checks that no attempt with a newer
+ *      fencing token exists: a stale owner that wakes up after another took over claims nothing.
+ *   3. each temp file is renamed to its final name (idempotent: a final file that exists is done),
+ *      after checking that the claim on storage is this manifest's (same token and run)
  *   4. the offsets document `offsets/<endOffset>.json` is written: the resume point moves
  *
  * A crash anywhere leaves either no manifest (temp files are garbage, the range is read again)
@@ -95,37 +101,93 @@ export interface CommittedOffsets extends CommitManifest {
   committedAt: string;
 }
 
-/** Step 2: claims the range. Throws `MWI_FENCED` when another owner committed from this offset. */
+/** The manifest path a commit that resumes from `claimKey` claims. */
+export function claimPath(paths: StatePaths, topic: string, partition: number, claimKey: bigint): string {
+  return paths.manifest(topic, partition, claimKey);
+}
+
+/**
+ * Step 2, the fencing half: refuses (`MWI_FENCED`) when an attempt with a newer fencing token than
+ * `attempt` has started on the partition — its temp directory is the mark it leaves on storage.
+ */
+export async function assertNoNewerAttempt(
+  fs: FileSystem,
+  paths: StatePaths,
+  topic: string,
+  partition: number,
+  attempt: Pick<Attempt, 'token'>,
+  listed?: Attempt[],
+): Promise<void> {
+  const attempts = listed ?? (await listAttempts(fs, paths, topic, partition));
+  const newer = attempts.find((a) => a.token > attempt.token);
+  if (newer !== undefined) {
+    throw new MwiError(
+      'MWI_FENCED',
+      `${topic}/${partition}: a newer owner (token ${newer.token}, run ${newer.runId}) has taken this partition ` +
+        `over from token ${attempt.token}; this owner is stale, commits nothing and leaves the new owner's files alone`,
+      { details: { token: attempt.token, newerToken: newer.token } },
+    );
+  }
+}
+
+/**
+ * Step 2: claims the range. Throws `MWI_FENCED` when another owner claimed the same resume point.
+ * Finding its own claim (a retried rename whose first answer was lost) counts as claimed.
+ */
 export async function claimManifest(
   fs: FileSystem,
   paths: StatePaths,
   manifest: CommitManifest,
+  claimKey: bigint,
 ): Promise<void> {
-  const path = paths.manifest(manifest.topic, manifest.partition, BigInt(manifest.startOffset));
+  const path = claimPath(paths, manifest.topic, manifest.partition, claimKey);
   try {
     await writeJsonAtomically(fs, path, manifest);
   } catch (error) {
-    if (isMwiError(error, 'MWI_FS_ALREADY_EXISTS')) {
-      const other = await readJson<CommitManifest>(fs, path).catch(() => undefined);
-      throw new MwiError(
-        'MWI_FENCED',
-        `${manifest.topic}/${manifest.partition}: offsets from ${manifest.startOffset} were already claimed by ` +
-          `${other ? `${other.owner} (token ${other.token}, run ${other.runId})` : 'another owner'}; ` +
-          'this owner is stale and its files are discarded',
-        { details: { path } },
-      );
-    }
-    throw error;
+    if (!isMwiError(error, 'MWI_FS_ALREADY_EXISTS')) throw error;
+    const other = await readJson<CommitManifest>(fs, path).catch(() => undefined);
+    if (other !== undefined && sameOwner(other, manifest)) return;
+    const by = other ? `${other.owner} (token ${other.token}, run ${other.runId})` : 'another owner';
+    const stale = other === undefined || other.token > manifest.token;
+    throw new MwiError(
+      'MWI_FENCED',
+      `${manifest.topic}/${manifest.partition}: the commit resuming from offset ${claimKey} was already claimed by ${by}; ` +
+        (stale
+          ? `this owner (token ${manifest.token}) is stale and its files are discarded`
+          : `that older owner slipped past its lease; its commit is complete and the next attempt rolls it forward`),
+      {
+        details: { path, token: manifest.token, ...(other ? { claimedBy: other.token } : {}) },
+        canRetry: !stale,
+      },
+    );
   }
   failPoint('manifest-written');
 }
 
-/** Steps 3 and 4, idempotent: safe to repeat after a crash at any point. */
+function sameOwner(a: Pick<CommitManifest, 'runId' | 'token'>, b: Pick<CommitManifest, 'runId' | 'token'>) {
+  return a.runId === b.runId && a.token === b.token;
+}
+
+/**
+ * Steps 3 and 4, idempotent: safe to repeat after a crash at any point. Applies nothing unless the
+ * claim at `claimKey` is this very manifest (same fencing token and run).
+ */
 export async function applyManifest(
   fs: FileSystem,
   paths: StatePaths,
   manifest: CommitManifest,
+  claimKey: bigint,
 ): Promise<void> {
+  const path = claimPath(paths, manifest.topic, manifest.partition, claimKey);
+  const claimed = await readJson<CommitManifest>(fs, path);
+  if (!sameOwner(claimed, manifest)) {
+    throw new MwiError(
+      'MWI_FENCED',
+      `${manifest.topic}/${manifest.partition}: ${path} is the claim of token ${claimed.token} (run ${claimed.runId}), ` +
+        `not of token ${manifest.token} (run ${manifest.runId}); nothing of it was applied`,
+      { details: { path } },
+    );
+  }
   const madeDirs = new Set<string>();
   for (const file of manifest.files) {
     const dir = file.final.slice(0, file.final.lastIndexOf('/'));
@@ -143,6 +205,15 @@ export async function applyManifest(
     await writeJsonAtomically(fs, offsetsPath, committed);
   } catch (error) {
     if (!isMwiError(error, 'MWI_FS_ALREADY_EXISTS')) throw error;
+    const existing = await readJson<CommittedOffsets>(fs, offsetsPath);
+    if (!sameOwner(existing, manifest)) {
+      throw new MwiError(
+        'MWI_FENCED',
+        `${manifest.topic}/${manifest.partition}: ${offsetsPath} was written by token ${existing.token} (run ` +
+          `${existing.runId}), not by the commit of token ${manifest.token}; two commits reached one offset`,
+        { details: { path: offsetsPath } },
+      );
+    }
   }
   failPoint('offsets-written');
 }
@@ -168,38 +239,29 @@ async function renameIdempotent(fs: FileSystem, file: ManifestFile): Promise<voi
   );
 }
 
-/** The owner of one task's temp files: whose claim may need them. */
-export interface TempOwner {
+/** One attempt at a partition, as the commit needs it. */
+export interface AttemptOf extends Attempt {
   topic: string;
   partition: number;
-  runId: string;
-  /** The fencing token of the owner's lease. */
-  token: number;
 }
 
 /**
- * After a failed commit: deletes the owner's temp dir, so the range is read again next run — unless
- * a manifest of its own claims `startOffset` (the failure came after the claim), whose roll-forward
- * needs the temp files. Cannot tell: keeps them (the safe side). Never throws.
+ * After a failed commit: deletes the attempt's own temp dir, so the range is read again next run —
+ * unless its manifest holds the claim (the failure came after the claim), whose roll-forward needs
+ * the temp files. Cannot tell: keeps them (the safe side). Never throws.
  */
-export async function discardUnclaimed(
-  fs: FileSystem,
-  paths: StatePaths,
-  owner: TempOwner,
-  startOffset: bigint,
-): Promise<void> {
-  const path = paths.manifest(owner.topic, owner.partition, startOffset);
+export async function discardUnclaimed(fs: FileSystem, paths: StatePaths, attempt: AttemptOf): Promise<void> {
+  const path = claimPath(paths, attempt.topic, attempt.partition, attempt.claimKey);
   const claimed = await fs.exists(path).catch(() => true);
-  if (claimed && (await ownsManifest(fs, path, owner))) return;
+  if (claimed && (await ownsManifest(fs, path, attempt))) return;
   await fs
-    .delete(paths.tmp(owner.runId, owner.topic, owner.partition), { recursive: true })
+    .delete(paths.attempt(attempt.topic, attempt.partition, attempt), { recursive: true })
     .catch(() => false);
 }
 
-async function ownsManifest(fs: FileSystem, path: string, owner: TempOwner): Promise<boolean> {
+async function ownsManifest(fs: FileSystem, path: string, attempt: Attempt): Promise<boolean> {
   try {
-    const manifest = await readJson<CommitManifest>(fs, path);
-    return manifest.runId === owner.runId && manifest.token === owner.token;
+    return sameOwner(await readJson<CommitManifest>(fs, path), attempt);
   } catch {
     return true; // cannot tell: keeping temp files is the safe side
   }
@@ -212,43 +274,128 @@ export interface PartitionRecovery {
   last: CommittedOffsets | undefined;
   /** Manifests that were rolled forward now. */
   rolledForward: string[];
-  /** Temp directories of earlier runs that were removed (no manifest referenced them). */
+  /** Claims that do not continue the chain of commits (a stale owner's), removed unapplied. */
+  staleClaims: string[];
+  /** Temp directories of earlier attempts that were removed (they can no longer claim anything). */
   removedTemp: string[];
 }
 
 /**
- * Brings one partition to a clean state before it is read: rolls pending manifests forward, then
- * removes temp files of earlier runs, and returns the resume offset from the newest offsets
- * document (never from scanning the output tree).
+ * Brings one partition to a clean state before `attempt` reads it: rolls pending manifests forward,
+ * removes the temp dirs of attempts that can no longer claim anything, and returns the resume offset
+ * from the newest offsets document (never from scanning the output tree). Fenced (`MWI_FENCED`)
+ * when an attempt with a newer token has started: then this one is stale and touches nothing more.
+ * One listing of the partition's temp directory, whatever the number of past runs.
  */
 export async function recoverPartition(
   fs: FileSystem,
   paths: StatePaths,
   topic: string,
   partition: number,
-  currentRunId: string,
+  attempt: Pick<Attempt, 'runId' | 'token'>,
 ): Promise<PartitionRecovery> {
+  const attempts = await listAttempts(fs, paths, topic, partition);
+  await assertNoNewerAttempt(fs, paths, topic, partition, attempt, attempts);
   const offsetNames = new Set(await listNumbered(fs, paths.offsets(topic, partition)));
+  let committedEnd = newestOffset(offsetNames);
   const rolledForward: string[] = [];
+  const staleClaims: string[] = [];
   for (const name of await listNumbered(fs, paths.manifests(topic, partition))) {
-    const manifest = await readJson<CommitManifest>(fs, `${paths.manifests(topic, partition)}/${name}`);
+    const path = `${paths.manifests(topic, partition)}/${name}`;
+    const manifest = await readJson<CommitManifest>(fs, path);
     if (offsetNames.has(`${padOffset(BigInt(manifest.endOffset))}.json`)) continue;
-    await applyManifest(fs, paths, manifest);
+    if (committedEnd !== undefined && BigInt(manifest.startOffset) < committedEnd) {
+      // Offsets already committed by a newer owner: a claim that lost the race, never applied.
+      await fs.delete(path);
+      staleClaims.push(name);
+      continue;
+    }
+    await applyManifest(fs, paths, manifest, BigInt(name.slice(0, 20)));
     offsetNames.add(`${padOffset(BigInt(manifest.endOffset))}.json`);
+    committedEnd = BigInt(manifest.endOffset);
     rolledForward.push(name);
   }
 
-  const removedTemp: string[] = [];
-  for (const runId of await listDirectories(fs, paths.tmpRoot())) {
-    if (runId === currentRunId) continue;
-    const dir = paths.tmp(runId, topic, partition);
-    if (await fs.delete(dir, { recursive: true })) removedTemp.push(dir);
-  }
-
   const newest = [...offsetNames].sort().at(-1);
-  if (newest === undefined) return { resumeOffset: undefined, last: undefined, rolledForward, removedTemp };
-  const last = await readJson<CommittedOffsets>(fs, `${paths.offsets(topic, partition)}/${newest}`);
-  return { resumeOffset: BigInt(last.endOffset), last, rolledForward, removedTemp };
+  const last =
+    newest === undefined
+      ? undefined
+      : await readJson<CommittedOffsets>(fs, `${paths.offsets(topic, partition)}/${newest}`);
+  const resumeOffset = last === undefined ? undefined : BigInt(last.endOffset);
+  // Attempts that resumed from an earlier point can never claim: that point is taken.
+  const removedTemp = await removeAttempts(
+    fs,
+    paths,
+    topic,
+    partition,
+    attempts,
+    (a) => a.claimKey < (resumeOffset ?? 0n),
+  );
+  return { resumeOffset, last, rolledForward, staleClaims, removedTemp };
+}
+
+/**
+ * After `attempt` committed: removes its temp dir and those of every attempt that resumed from the
+ * same point or earlier (the point is claimed now, so they can never commit).
+ */
+export async function removeSupersededAttempts(
+  fs: FileSystem,
+  paths: StatePaths,
+  attempt: AttemptOf,
+): Promise<string[]> {
+  const attempts = await listAttempts(fs, paths, attempt.topic, attempt.partition);
+  return removeAttempts(
+    fs,
+    paths,
+    attempt.topic,
+    attempt.partition,
+    attempts,
+    (a) => a.claimKey <= attempt.claimKey && a.token <= attempt.token,
+  );
+}
+
+async function removeAttempts(
+  fs: FileSystem,
+  paths: StatePaths,
+  topic: string,
+  partition: number,
+  attempts: Attempt[],
+  superseded: (attempt: Attempt) => boolean,
+): Promise<string[]> {
+  const removed: string[] = [];
+  for (const attempt of attempts.filter(superseded)) {
+    const dir = paths.attempt(topic, partition, attempt);
+    if (await fs.delete(dir, { recursive: true })) removed.push(dir);
+  }
+  return removed;
+}
+
+async function listAttempts(
+  fs: FileSystem,
+  paths: StatePaths,
+  topic: string,
+  partition: number,
+): Promise<Attempt[]> {
+  return (await listDirectories(fs, paths.attempts(topic, partition))).flatMap((name) => {
+    const attempt = parseAttemptName(name);
+    return attempt === undefined ? [] : [attempt];
+  });
+}
+
+/** The largest fencing token among the partition's attempt temp dirs, if any. */
+export async function newestAttemptToken(
+  fs: FileSystem,
+  paths: StatePaths,
+  topic: string,
+  partition: number,
+): Promise<number | undefined> {
+  const tokens = (await listAttempts(fs, paths, topic, partition)).map((a) => a.token);
+  return tokens.length === 0 ? undefined : Math.max(...tokens);
+}
+
+function newestOffset(offsetNames: Set<string>): bigint | undefined {
+  const newest = [...offsetNames].sort().at(-1);
+  return newest === undefined ? undefined : BigInt(newest.slice(0, 20));
 }
 
 /** Keeps the state directories of a partition small; the newest documents are all a resume needs. */

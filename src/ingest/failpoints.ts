@@ -1,9 +1,10 @@
 /**
- * Named points in the commit protocol where the crash tests kill the process.
+ * Named points in the commit protocol where the crash and fault tests stop the process.
  *
  * `MWINGEST_CRASH_AT=<point>[@<n>]` makes the n-th (default first) pass through `<point>` send
  * SIGKILL to this very process — the same as an operator's `kill -9` or an OOM kill at that moment.
- * Unset (always, outside tests) it costs one comparison.
+ * `MWINGEST_STOP_AT=<point>[@<n>]` sends SIGSTOP instead: the process freezes there, as in a long GC
+ * pause, until a test sends SIGCONT. Unset (always, outside tests) each costs one comparison.
  */
 export const FailPoints = [
   'reading', // after a batch was read and written into temp files
@@ -18,21 +19,22 @@ export const FailPoints = [
 
 export type FailPoint = (typeof FailPoints)[number];
 
-const setting = process.env.MWINGEST_CRASH_AT;
-const [armedPoint, armedCount] = parseSetting(setting);
-let passes = 0;
+const crash = parseSetting(process.env.MWINGEST_CRASH_AT);
+const stop = parseSetting(process.env.MWINGEST_STOP_AT);
 
-function parseSetting(value: string | undefined): [string | undefined, number] {
-  if (value === undefined || value === '') return [undefined, 0];
+function parseSetting(value: string | undefined): { point: string | undefined; nth: number; passes: number } {
+  if (value === undefined || value === '') return { point: undefined, nth: 0, passes: 0 };
   const [point, count] = value.split('@');
-  return [point, count === undefined ? 1 : Number(count)];
+  return { point, nth: count === undefined ? 1 : Number(count), passes: 0 };
 }
 
 export function failPoint(point: FailPoint): void {
-  if (armedPoint !== point) return;
-  passes += 1;
-  if (passes === armedCount) {
-    process.stderr.write(`mwingest: crash test: SIGKILL at ${point} (pass ${passes})\n`);
+  if (crash.point === point && ++crash.passes === crash.nth) {
+    process.stderr.write(`mwingest: crash test: SIGKILL at ${point} (pass ${crash.passes})\n`);
     process.kill(process.pid, 'SIGKILL');
+  }
+  if (stop.point === point && ++stop.passes === stop.nth) {
+    process.stderr.write(`${JSON.stringify({ msg: 'fault test: SIGSTOP', point, pass: stop.passes })}\n`);
+    process.kill(process.pid, 'SIGSTOP');
   }
 }

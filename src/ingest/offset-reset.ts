@@ -87,7 +87,10 @@ export async function resetPartitionOffset(
         ),
       );
       // Finish what a crashed run left (a claimed manifest without its offsets) before moving anything.
-      await recoverPartition(fs, paths, topic, partition, 'offsets-reset');
+      await recoverPartition(fs, paths, topic, partition, {
+        runId: 'offsets-reset',
+        token: held[1]!.token,
+      });
     }
     const offsetsDir = paths.offsets(topic, partition);
     const manifestsDir = paths.manifests(topic, partition);

@@ -11,7 +11,9 @@ import type { ErrorRecordCode } from '../writers/error-file.js';
 import { HourFiles } from '../writers/hour-files.js';
 import {
   type AbsentRange,
+  type AttemptOf,
   applyManifest,
+  assertNoNewerAttempt,
   type CommitManifest,
   claimManifest,
   discardUnclaimed,
@@ -20,6 +22,7 @@ import {
   type PartitionCounts,
   pruneCommitHistory,
   recoverPartition,
+  removeSupersededAttempts,
 } from './commit.js';
 import { failPoint } from './failpoints.js';
 import {
@@ -61,6 +64,8 @@ export interface PartitionTaskContext {
 interface Progress extends PartitionProgress {
   /** Oldest time on which a committed record's own time and Kafka's time agree (see `agreedTimes`). */
   earliestMs: number | null;
+  /** This attempt: its temp directory and the point its commit claims. */
+  attempt: AttemptOf;
   /** The next offset the read expects. */
   expected: bigint;
   /** The hour files and the error file being written. */
@@ -81,10 +86,10 @@ export async function ingestPartition(
     const files = await closing(progress);
     checking(ctx, task, progress);
     const manifest = await writingManifest(ctx, task, progress, files);
-    await committing(ctx, manifest);
+    await committing(ctx, progress.attempt, manifest);
     return resultOf(task, progress, 'committed', ctx.lease.token, files);
   } catch (error) {
-    await abandon(ctx, task, progress);
+    await abandon(ctx, progress);
     const result = resultOf(task, progress, 'failed', ctx.lease.token);
     result.error = partitionErrorOf(error);
     if (isMwiError(error) && !error.canRetry && error.code !== 'MWI_RUN_ERROR_RATIO') {
@@ -96,7 +101,16 @@ export async function ingestPartition(
 
 /** recovering: roll forward what a crashed owner left, find the resume offset. */
 async function recovering(ctx: PartitionTaskContext, task: PartitionTask) {
-  const recovery = await recoverPartition(ctx.fs, ctx.paths, task.topic, task.partition, ctx.runId);
+  const recovery = await recoverPartition(ctx.fs, ctx.paths, task.topic, task.partition, {
+    runId: ctx.runId,
+    token: ctx.lease.token,
+  });
+  if (recovery.staleClaims.length > 0) {
+    ctx.log.warn(
+      { topic: task.topic, partition: task.partition, manifests: recovery.staleClaims },
+      'removed claims of stale owners that did not continue the committed offsets',
+    );
+  }
   if (recovery.rolledForward.length > 0) {
     ctx.log.warn(
       { topic: task.topic, partition: task.partition, manifests: recovery.rolledForward },
@@ -115,7 +129,7 @@ function planning(
 ): { progress: Progress } | { result: PartitionResult } {
   const counts: PartitionCounts = { read: 0, written: 0, errors: 0, absent: 0, expired: 0, late: 0 };
   if (resumeOffset !== undefined && resumeOffset > task.endOffset) {
-    const progress = emptyProgress(ctx, task, resumeOffset, resumeOffset, counts, reachedMs);
+    const progress = emptyProgress(ctx, task, resumeOffset, resumeOffset, counts, reachedMs, resumeOffset);
     const result = resultOf(task, progress, 'failed', ctx.lease.token);
     result.error = beyondLogEnd(ctx, task, resumeOffset);
     ctx.log.error({ topic: task.topic, partition: task.partition, ...result.error }, 'partition failed');
@@ -130,7 +144,7 @@ function planning(
         `${task.topic}/${task.partition}: offsets ${start}–${task.earliest - 1n} (${task.earliest - start} messages) ` +
         'expired from Kafka before they were read: that data is lost. Set "expiredOffsets": "report" in the job ' +
         'to accept the loss and continue from the earliest offset.';
-      const progress = emptyProgress(ctx, task, start, start, counts, reachedMs);
+      const progress = emptyProgress(ctx, task, start, start, counts, reachedMs, resumeOffset);
       progress.expiredRange = expiredRange;
       const result = resultOf(task, progress, 'failed', ctx.lease.token);
       result.error = { code: 'MWI_OFFSETS_EXPIRED', message, canRetry: false };
@@ -147,7 +161,7 @@ function planning(
   let end = task.endOffset;
   const max = ctx.job.limits.maxRecordsPerRun;
   if (max !== undefined && end - start > BigInt(max)) end = start + BigInt(max);
-  const progress = emptyProgress(ctx, task, resumeOffset ?? start, end, counts, reachedMs);
+  const progress = emptyProgress(ctx, task, resumeOffset ?? start, end, counts, reachedMs, resumeOffset);
   progress.start = start - BigInt(counts.expired);
   progress.expected = start;
   if (expiredRange) progress.expiredRange = expiredRange;
@@ -187,8 +201,17 @@ function emptyProgress(
   end: bigint,
   counts: PartitionCounts,
   reachedMs: number | null,
+  resumeOffset: bigint | undefined,
 ): Progress {
+  const attempt: AttemptOf = {
+    topic: task.topic,
+    partition: task.partition,
+    runId: ctx.runId,
+    token: ctx.lease.token,
+    claimKey: resumeOffset ?? 0n,
+  };
   return {
+    attempt,
     start,
     end,
     expected: start,
@@ -196,7 +219,7 @@ function emptyProgress(
     files: new HourFiles(ctx.fs, ctx.plan, {
       topic: task.topic,
       partition: task.partition,
-      tempDir: ctx.paths.tmp(ctx.runId, task.topic, task.partition),
+      tempDir: ctx.paths.attempt(task.topic, task.partition, attempt),
       errorsDir: ctx.paths.errors(task.topic, task.partition),
     }),
     absentRanges: [],
@@ -391,24 +414,28 @@ async function writingManifest(
     earliestMs: progress.earliestMs,
     createdAt: new Date().toISOString(),
   };
-  await claimManifest(ctx.fs, ctx.paths, manifest);
+  await assertNoNewerAttempt(ctx.fs, ctx.paths, task.topic, task.partition, progress.attempt);
+  await claimManifest(ctx.fs, ctx.paths, manifest, progress.attempt.claimKey);
   return manifest;
 }
 
-/** committed: files renamed into their hours, offsets moved, temp dir gone. */
-async function committing(ctx: PartitionTaskContext, manifest: CommitManifest): Promise<void> {
-  await applyManifest(ctx.fs, ctx.paths, manifest);
-  await ctx.fs.delete(ctx.paths.tmp(ctx.runId, manifest.topic, manifest.partition), { recursive: true });
+/**
+ * committed: files renamed into their hours, offsets moved, temp dirs gone. An owner that lost its
+ * lease after the claim applies nothing: the next owner rolls the claim forward.
+ */
+async function committing(
+  ctx: PartitionTaskContext,
+  attempt: AttemptOf,
+  manifest: CommitManifest,
+): Promise<void> {
+  await ctx.lease.assertHeld();
+  await applyManifest(ctx.fs, ctx.paths, manifest, attempt.claimKey);
+  await removeSupersededAttempts(ctx.fs, ctx.paths, attempt);
   await pruneCommitHistory(ctx.fs, ctx.paths, manifest.topic, manifest.partition);
 }
 
 /** Failure: discard what is open; the temp dir goes unless a claim of ours needs it for a roll-forward. */
-async function abandon(ctx: PartitionTaskContext, task: PartitionTask, progress: Progress): Promise<void> {
+async function abandon(ctx: PartitionTaskContext, progress: Progress): Promise<void> {
   await progress.files.abort();
-  await discardUnclaimed(
-    ctx.fs,
-    ctx.paths,
-    { ...task, runId: ctx.runId, token: ctx.lease.token },
-    progress.start,
-  );
+  await discardUnclaimed(ctx.fs, ctx.paths, progress.attempt);
 }

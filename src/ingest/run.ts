@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { describeError, isMwiError, MwiError } from '../errors.js';
+import { GuardedFileSystem } from '../hdfs/guarded.js';
 import { hiveLocation } from '../hive/ddl.js';
 import { consumerGroupOf, type LoadedJob, topicMatcher } from '../job/config.js';
 import { type JobContext, leaseNames, openJobContext } from '../job/context.js';
@@ -9,7 +10,7 @@ import type { KafkaSource, PartitionOffsets } from '../kafka/client.js';
 import { MessageCodec } from '../schemas/codec.js';
 import { schemaNameOfTopic } from '../schemas/registry.js';
 import { type Announcer, createAnnouncer } from './announcer.js';
-import type { CommitManifest } from './commit.js';
+import { type CommitManifest, newestAttemptToken } from './commit.js';
 import type { PartitionResult, PartitionTask } from './partition-result.js';
 import { ingestPartition } from './partition-task.js';
 import { type RunReport, type TopicReport, totalsOf } from './run-report.js';
@@ -125,23 +126,39 @@ export async function runPartitionUnderLease(
     const newest = await newestManifestToken(resources, task);
     if (newest !== undefined) await resources.leases.raiseFence(name, newest);
   }
+  const requested = performance.now();
   const lease = await resources.leases.tryAcquire(name);
   if (lease === undefined) return undefined;
   options.onLeased?.(lease);
   const controller = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
-  const alive = keepAlive(lease, resources.loaded.config.leases.ttlSeconds * 1000, (error) => {
+  const ttlMs = resources.loaded.config.leases.ttlSeconds * 1000;
+  const lost = (error: unknown) => {
     resources.log.error(
       { err: error, topic: task.topic, partition: task.partition },
       'lease lost; abandoning partition',
     );
     controller.abort(error);
+  };
+  const alive = keepAlive(lease, ttlMs, lost, requested);
+  // Every change the task makes passes the lease's own clock first: a worker paused past its lease
+  // (GC pause, SIGSTOP) changes nothing when it wakes, not even its own temp files.
+  const fs = new GuardedFileSystem(resources.fs, (action, path) => {
+    if (!alive.expired) return;
+    const error = new MwiError(
+      'MWI_FENCED',
+      `${task.topic}/${task.partition}: the lease ${lease.key} (token ${lease.token}) ran out by this worker's clock ` +
+        `(paused or cut off from Redis for more than ${ttlMs} ms); refusing to ${action} ${path}: another worker may own the partition now`,
+      { canRetry: true, details: { token: lease.token, action, path } },
+    );
+    if (!signal.aborted) lost(error);
+    throw error;
   });
   try {
     return await ingestPartition(
       {
         job: resources.loaded.config,
-        fs: resources.fs,
+        fs,
         paths: resources.paths,
         source: failsWhenAborted(resources.source),
         codec: resources.codec,
@@ -161,15 +178,20 @@ export async function runPartitionUnderLease(
   }
 }
 
+/** The newest fencing token the partition's storage has seen: its newest claim, or an attempt's temp dir. */
 async function newestManifestToken(
   resources: RunResources,
   task: PartitionTask,
 ): Promise<number | undefined> {
   const dir = resources.paths.manifests(task.topic, task.partition);
   const newest = (await listNumbered(resources.fs, dir)).at(-1);
-  return newest === undefined
-    ? undefined
-    : (await readJson<CommitManifest>(resources.fs, `${dir}/${newest}`)).token;
+  const claimed =
+    newest === undefined
+      ? undefined
+      : (await readJson<CommitManifest>(resources.fs, `${dir}/${newest}`)).token;
+  const attempted = await newestAttemptToken(resources.fs, resources.paths, task.topic, task.partition);
+  if (claimed === undefined) return attempted;
+  return attempted === undefined ? claimed : Math.max(claimed, attempted);
 }
 
 /**

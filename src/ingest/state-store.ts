@@ -9,7 +9,7 @@ import type { FileSystem } from '../hdfs/filesystem.js';
  * <stateDir>/<job>/
  *   partitions/<topic>/<partition>/manifests/<startOffset>.json   write-ahead manifest of one commit
  *   partitions/<topic>/<partition>/offsets/<endOffset>.json       committed offset (the resume point)
- *   tmp/<runId>/<topic>/<partition>/…                             files being written
+ *   tmp/<topic>/<partition>/<attempt>/…                            files being written by one attempt
  *   errors/<topic>/<partition>/<topic>.<partition>.<first>-<last>.errors.jsonl
  *   completeness/<topic>/<sequence>.json                          announced hours and counts
  *   reports/<runId>.json, reports/latest.json                     run reports
@@ -43,8 +43,13 @@ export class StatePaths {
   tmpRoot(): string {
     return `${this.base}/tmp`;
   }
-  tmp(runId: string, topic: string, partition: number): string {
-    return `${this.base}/tmp/${runId}/${topic}/${partition}`;
+  /** The temp directories of every attempt at a partition. */
+  attempts(topic: string, partition: number): string {
+    return `${this.base}/tmp/${topic}/${partition}`;
+  }
+  /** One attempt's own temp directory: no other attempt ever writes or deletes in it. */
+  attempt(topic: string, partition: number, attempt: Attempt): string {
+    return `${this.attempts(topic, partition)}/${attemptName(attempt)}`;
   }
   errors(topic: string, partition: number): string {
     return `${this.base}/errors/${topic}/${partition}`;
@@ -55,6 +60,28 @@ export class StatePaths {
   reports(): string {
     return `${this.base}/reports`;
   }
+}
+
+/**
+ * One attempt at a partition: a run's task under one lease (its fencing token), reading from the
+ * offset its commit will claim (`claimKey`: the resume offset, or 0 for a partition's first commit,
+ * so that two first commits from different log starts still compete for one name).
+ */
+export interface Attempt {
+  runId: string;
+  token: number;
+  claimKey: bigint;
+}
+
+/** `<claim key, 20 digits>-<token>-<runId>`: sorts by claim key, and says whose it is. */
+export function attemptName(attempt: Attempt): string {
+  return `${padOffset(attempt.claimKey)}-${attempt.token}-${attempt.runId}`;
+}
+
+export function parseAttemptName(name: string): Attempt | undefined {
+  const match = /^(\d{20})-(\d+)-(.+)$/.exec(name);
+  if (match === null) return undefined;
+  return { claimKey: BigInt(match[1]!), token: Number(match[2]), runId: match[3]! };
 }
 
 export function padOffset(offset: bigint): string {

@@ -112,21 +112,34 @@ export class LeaseManager {
 /**
  * Renews `lease` every third of its ttl until `stop()` is called. When a renewal fails the lease
  * is lost: `lost` is set and `onLost` is called, and the owner must not commit.
+ *
+ * `expired` also tells, by this process's own monotonic clock, whether the lease may have run out
+ * in Redis: true once `ttlMs` has passed since the start of the last renewal that succeeded (or since
+ * `since`, taken before the lease was acquired). A process that was paused past its lease sees it
+ * the moment it wakes, before any timer or answer from Redis.
  */
 export function keepAlive(
   lease: Lease,
   ttlMs: number,
   onLost: (error: unknown) => void,
-): { stop(): void; readonly lost: boolean } {
+  since: number = performance.now(),
+): { stop(): void; readonly lost: boolean; readonly expired: boolean } {
   let lost = false;
+  let validUntil = since + ttlMs;
   const timer = setInterval(
     () => {
-      lease.renew().catch((error: unknown) => {
-        if (lost) return;
-        lost = true;
-        clearInterval(timer);
-        onLost(error);
-      });
+      const started = performance.now();
+      lease.renew().then(
+        () => {
+          validUntil = Math.max(validUntil, started + ttlMs);
+        },
+        (error: unknown) => {
+          if (lost) return;
+          lost = true;
+          clearInterval(timer);
+          onLost(error);
+        },
+      );
     },
     Math.max(100, Math.floor(ttlMs / 3)),
   );
@@ -135,6 +148,9 @@ export function keepAlive(
     stop: () => clearInterval(timer),
     get lost() {
       return lost;
+    },
+    get expired() {
+      return lost || performance.now() >= validUntil;
     },
   };
 }

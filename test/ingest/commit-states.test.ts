@@ -73,7 +73,7 @@ function leaseStub(token: number, assertHeld: () => Promise<void> = async () => 
   };
 }
 
-function job(errorRatio = 0.5): LoadedJob {
+function job(errorRatio = 0.5, maxRecordsPerRun?: number): LoadedJob {
   const config = parseJobConfig(
     {
       name: 'states',
@@ -82,7 +82,7 @@ function job(errorRatio = 0.5): LoadedJob {
       registry: join(projectRoot, 'event-schemas'),
       fileSystem: { type: 'local', root: '/unused' },
       output: { root: OUTPUT, stateDir: STATE, codec: 'snappy' },
-      limits: { errorRatio },
+      limits: { errorRatio, ...(maxRecordsPerRun === undefined ? {} : { maxRecordsPerRun }) },
     },
     'commit-states.test.ts',
   );
@@ -176,9 +176,9 @@ async function runTask(
   fs: FileSystem,
   runId: string,
   token: number,
-  options: { lease?: Lease; errorRatio?: number } = {},
+  options: { lease?: Lease; errorRatio?: number; maxRecordsPerRun?: number; task?: PartitionTask } = {},
 ): Promise<PartitionResult> {
-  const loaded = job(options.errorRatio);
+  const loaded = job(options.errorRatio, options.maxRecordsPerRun);
   const paths = new StatePaths(STATE, loaded.config.name);
   const plan = await buildTopicPlan({ loaded, registry, fs, paths }, TOPIC);
   plan.maxOpenFiles = 2; // records out of hour order: the least recently used file is finished early
@@ -194,7 +194,7 @@ async function runTask(
       lease: options.lease ?? leaseStub(token),
       log: quietLog,
     },
-    task,
+    options.task ?? task,
   );
 }
 
@@ -226,7 +226,7 @@ async function snapshot(fs: FileSystem) {
         ...committed,
         files: files.map(({ temp, ...file }: { temp: string }) => ({
           ...file,
-          temp: temp.replace(`/tmp/${runId}/`, '/tmp/<run>/'),
+          temp: temp.replace(/\/tmp\/([^/]+\/\d+)\/\d{20}-\d+-[^/]+\//, '/tmp/$1/<attempt>/'),
         })),
       };
     } else if (/\/manifests\/\d{20}\.json$/.test(path)) manifests.push(path);
@@ -352,7 +352,7 @@ const effects: Effect[] = [
   {
     state: 'committed: the temp dir is deleted',
     method: 'delete',
-    matches: (c) => /\/tmp\/run-1\/[^/]+\/0$/.test(c.path),
+    matches: (c) => /\/tmp\/[^/]+\/0\/\d{20}-1-run-1$/.test(c.path),
   },
 ];
 
@@ -456,5 +456,90 @@ describe('checked: too many bad messages', () => {
     assert.deepEqual([nothing.data, nothing.offsets, nothing.leftovers, nothing.errors], [{}, {}, [], {}]);
     assert.equal((await runTask(fs, 'run-2', 2)).status, 'committed');
     assert.deepEqual(await snapshot(fs), reference);
+  });
+});
+
+describe('one owner per partition: fencing tokens on storage', () => {
+  test("a partition's first commit cannot be claimed twice, even from two different log starts", async () => {
+    // The stale owner (token 1) planned from log start 0; retention then moved the start to 3 and the
+    // new owner (token 2) committed [3, end). The stale one slipped past its Redis check and claims.
+    const fs = new LocalFileSystem(await freshRoot());
+    const later = { ...task, earliest: 3n };
+    let fresh: PartitionResult | undefined;
+    const stale = await runTask(fs, 'run-1', 1, {
+      lease: leaseStub(1, async () => {
+        fresh ??= await runTask(fs, 'run-2', 2, { task: later });
+      }),
+    });
+    assert.equal(fresh?.status, 'committed', JSON.stringify(fresh?.error));
+    assert.equal(stale.status, 'failed');
+    assert.equal(stale.error?.code, 'MWI_FENCED');
+    assert.match(stale.error!.message, /already claimed by test\/2 \(token 2, run run-2\).*stale/);
+
+    const expected = new LocalFileSystem(await freshRoot());
+    assert.equal((await runTask(expected, 'run-2', 2, { task: later })).status, 'committed');
+    const got = await snapshot(fs);
+    const want = await snapshot(expected);
+    assert.deepEqual(got.data, want.data, 'the records of the new owner, once each');
+    assert.deepEqual(got.offsets, want.offsets);
+    assert.deepEqual(got.leftovers, [], 'no temp file of either owner stays');
+  });
+
+  test('an owner whose lease ran out after its claim applies nothing; the next owner rolls the claim forward', async () => {
+    const fs = new LocalFileSystem(await freshRoot());
+    let checks = 0;
+    const stale = await runTask(fs, 'run-1', 1, {
+      lease: leaseStub(1, async () => {
+        if (++checks === 2) throw new MwiError('MWI_FENCED', 'the lease ran out after the claim');
+      }),
+    });
+    assert.equal(stale.error?.code, 'MWI_FENCED');
+    const claimed = await snapshot(fs);
+    assert.deepEqual([claimed.data, claimed.offsets], [{}, {}], 'nothing renamed, offsets not moved');
+    assert.equal(claimed.manifests.length, 1, 'the claim stays for the roll-forward');
+    assert.equal((await runTask(fs, 'run-2', 2)).status, 'up-to-date');
+    assert.deepEqual(await snapshot(fs), reference);
+  });
+
+  test('an attempt finds a newer owner\'s temp dir: it is stale and claims nothing', async () => {
+    const fs = new LocalFileSystem(await freshRoot());
+    const stale = await runTask(fs, 'run-1', 1, {
+      lease: leaseStub(1, async () => {
+        // The new owner (token 2) has started writing: its attempt directory exists.
+        await fs.writeFile(`${STATE}/states/tmp/${TOPIC}/0/${'0'.repeat(20)}-2-run-2/x.avro`, 'partial');
+      }),
+    });
+    assert.equal(stale.error?.code, 'MWI_FENCED');
+    assert.match(stale.error!.message, /newer owner \(token 2, run run-2\)/);
+    const nothing = await snapshot(fs);
+    assert.deepEqual([nothing.data, nothing.offsets, nothing.manifests], [{}, {}, []]);
+    assert.deepEqual(nothing.leftovers, [`${STATE}/states/tmp/${TOPIC}/0/${'0'.repeat(20)}-2-run-2/x.avro`]);
+  });
+
+  test('temp dirs do not pile up: the file-system calls of a run stay the same after many runs', async () => {
+    const recorder = new RecordingFileSystem(new LocalFileSystem(await freshRoot()));
+    const callsPerRun: number[] = [];
+    for (let run = 1; run <= 12; run++) {
+      const before = recorder.calls.length;
+      const result = await runTask(recorder, `run-${run}`, run, { maxRecordsPerRun: 8 });
+      assert.equal(result.status, 'committed');
+      callsPerRun.push(
+        recorder.calls
+          .slice(before)
+          .filter(
+            (c) =>
+              (c.method === 'list' || c.method === 'delete') &&
+              c.path.includes('/tmp') &&
+              !/\.(avro|jsonl)$/.test(c.path),
+          ).length,
+      );
+    }
+    assert.equal(
+      new Set(callsPerRun.slice(1)).size,
+      1,
+      `listings and deletes of temp dirs per run: ${callsPerRun.join(', ')}`,
+    );
+    const tmp = await recorder.list(`${STATE}/states/tmp/${TOPIC}/0`);
+    assert.deepEqual(tmp, [], 'no attempt directory is left behind');
   });
 });
