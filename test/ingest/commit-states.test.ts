@@ -501,7 +501,7 @@ describe('one owner per partition: fencing tokens on storage', () => {
     assert.deepEqual(await snapshot(fs), reference);
   });
 
-  test('an attempt finds a newer owner\'s temp dir: it is stale and claims nothing', async () => {
+  test("an attempt finds a newer owner's temp dir: it is stale and claims nothing", async () => {
     const fs = new LocalFileSystem(await freshRoot());
     const stale = await runTask(fs, 'run-1', 1, {
       lease: leaseStub(1, async () => {
