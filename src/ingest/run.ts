@@ -149,7 +149,7 @@ export async function runPartitionUnderLease(
       'MWI_FENCED',
       `${task.topic}/${task.partition}: the lease ${lease.key} (token ${lease.token}) ran out by this worker's clock ` +
         `(paused or cut off from Redis for more than ${ttlMs} ms); refusing to ${action} ${path}: another worker may own the partition now`,
-      { canRetry: true, details: { token: lease.token, action, path } },
+      { details: { token: lease.token, action, path } },
     );
     if (!signal.aborted) lost(error);
     throw error;
