@@ -44,6 +44,8 @@ export interface TopicPlan {
   createWriter(sink: FileWriter): RecordFileWriter;
   /** Hour files open at once per partition before the least recently used is finished. */
   maxOpenFiles: number;
+  /** Appends after which an open hour file counts as idle (tests lower it). @defaultValue 4096 */
+  idleAppends?: number;
 }
 
 interface OutputFormat {

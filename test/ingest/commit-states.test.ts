@@ -181,7 +181,10 @@ async function runTask(
   const loaded = job(options.errorRatio, options.maxRecordsPerRun);
   const paths = new StatePaths(STATE, loaded.config.name);
   const plan = await buildTopicPlan({ loaded, registry, fs, paths }, TOPIC);
-  plan.maxOpenFiles = 2; // records out of hour order: the least recently used file is finished early
+  // Records out of hour order: the least recently used file is finished early (idle after 8 records),
+  // records of hours without a slot wait in the overflow.
+  plan.maxOpenFiles = 2;
+  plan.idleAppends = 8;
   return ingestPartition(
     {
       job: loaded.config,
