@@ -133,3 +133,27 @@ export async function stackUp(): Promise<void> {
     maxBuffer: 16 * 1024 * 1024,
   });
 }
+
+/** Stops the Redis on `url` without saving and starts it again at once, empty, as the stack runs it. */
+export async function restartRedis(url: string): Promise<void> {
+  const port = new URL(url).port || '6379';
+  await execFileAsync('redis-cli', ['-p', port, 'shutdown', 'nosave']).catch(() => undefined);
+  await execFileAsync('redis-server', [
+    '--daemonize',
+    'yes',
+    '--bind',
+    '127.0.0.1',
+    '--port',
+    port,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ]);
+  for (let i = 0; i < 200; i++) {
+    const { stdout } = await execFileAsync('redis-cli', ['-p', port, 'ping']).catch(() => ({ stdout: '' }));
+    if (stdout.trim() === 'PONG') return;
+    await sleep(100);
+  }
+  throw new Error(`Redis on port ${port} did not answer after the restart`);
+}
