@@ -17,8 +17,8 @@ import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { type ErrorCode, ErrorTable } from '../../src/errors.js';
 import type { RunReport } from '../../src/ingest/run-report.js';
-import { isRetryableCode } from '../../src/scheduler/worker-partition-task.js';
 import { assertSingleOwnerChains, createTestJob, type TestJob } from '../scheduler/worker-harness.js';
 import { listFilesRecursively } from '../support/ingest.js';
 import { assertExactByAvroTools, restartRedis, signalService, stackUp } from './fault-harness.js';
@@ -71,7 +71,7 @@ async function runWithFault(job: TestJob, fault: () => Promise<void>, restore: (
 }
 
 /** A run met a fault: it succeeded, or failed with reasons a retry can fix, and said so. */
-function assertCleanEnd(outcome: RunOutcome, service: string): RunReport | undefined {
+function assertCleanEnd(outcome: RunOutcome, service: string): string {
   assert.equal(outcome.signal, null, `the run was not killed by a signal (${service})`);
   assert.ok(
     outcome.code === 0 || outcome.code === 1,
@@ -81,18 +81,28 @@ function assertCleanEnd(outcome: RunOutcome, service: string): RunReport | undef
   if (outcome.stdout.trim() === '') {
     assert.equal(outcome.code, 1, 'a run without a report failed');
     assert.match(outcome.stderr, /MWI_[A-Z_]+/, 'and says why with a code');
-    return undefined;
+    return describeOutcome(outcome, undefined);
   }
   const report = JSON.parse(outcome.stdout) as RunReport;
   for (const partition of report.topics.flatMap((t) => t.partitions)) {
     if (partition.status !== 'failed') continue;
-    const code = partition.error?.code ?? 'MWI_INTERNAL';
+    const code = (partition.error?.code ?? 'MWI_INTERNAL') as ErrorCode;
     assert.ok(
-      partition.error?.canRetry || isRetryableCode(code),
+      partition.error?.canRetry || !ErrorTable[code]?.final,
       `${partition.topic}/${partition.partition} failed with a reason a retry can fix: ${JSON.stringify(partition.error)}`,
     );
   }
-  return report;
+  return describeOutcome(outcome, report);
+}
+
+/** One line on what the faulty run did, for the test output (and docs/guarantees.md). */
+function describeOutcome(outcome: RunOutcome, report: RunReport | undefined): string {
+  const failed = (report?.topics ?? [])
+    .flatMap((t) => t.partitions)
+    .filter((p) => p.status === 'failed')
+    .map((p) => `${p.partition}: ${p.error?.code}`);
+  const reason = report === undefined ? (/MWI_[A-Z_]+/.exec(outcome.stderr)?.[0] ?? 'no code') : '';
+  return `exit ${outcome.code}, ${report ? `report ${report.status}` : `no report (${reason})`}${failed.length ? `, failed ${failed.join(', ')}` : ''}`;
 }
 
 /** Reruns until the job succeeds (the service is back), then checks the output record by record. */
@@ -136,47 +146,47 @@ async function faultyJob(label: string): Promise<TestJob> {
 describe('service faults mid-run end in a clean failure or a retry, never a loss', {
   timeout: 600_000,
 }, () => {
-  test('the Kafka broker restarts in the middle of the reads', { timeout: 240_000 }, async () => {
+  test('the Kafka broker restarts in the middle of the reads', { timeout: 240_000 }, async (t) => {
     const job = await faultyJob('fbroker');
     const outcome = await runWithFault(
       job,
       () => signalService(job, 'kafka', 'SIGTERM').then(() => undefined),
       stackUp,
     );
-    assertCleanEnd(outcome, 'broker');
+    t.diagnostic(`broker: ${assertCleanEnd(outcome, 'broker')}`);
     await rerunAndCheck(job);
   });
 
-  test('the NameNode restarts in the middle of the run', { timeout: 240_000 }, async () => {
+  test('the NameNode restarts in the middle of the run', { timeout: 240_000 }, async (t) => {
     const job = await faultyJob('fnamenode');
     const outcome = await runWithFault(
       job,
       () => signalService(job, 'namenode', 'SIGTERM').then(() => undefined),
       stackUp,
     );
-    assertCleanEnd(outcome, 'NameNode');
+    t.diagnostic(`NameNode: ${assertCleanEnd(outcome, 'NameNode')}`);
     await rerunAndCheck(job);
   });
 
-  test('the DataNode is killed while hour files are being uploaded', { timeout: 240_000 }, async () => {
+  test('the DataNode is killed while hour files are being uploaded', { timeout: 240_000 }, async (t) => {
     const job = await faultyJob('fdatanode');
     const outcome = await runWithFault(
       job,
       () => signalService(job, 'datanode', 'SIGKILL').then(() => undefined),
       stackUp,
     );
-    assertCleanEnd(outcome, 'DataNode');
+    t.diagnostic(`DataNode: ${assertCleanEnd(outcome, 'DataNode')}`);
     await rerunAndCheck(job);
   });
 
-  test('Redis restarts (empty) while the run holds its leases', { timeout: 240_000 }, async () => {
+  test('Redis restarts (empty) while the run holds its leases', { timeout: 240_000 }, async (t) => {
     const job = await faultyJob('fredis');
     const outcome = await runWithFault(
       job,
       () => restartRedis(job.stack.redisUrl),
       async () => undefined,
     );
-    assertCleanEnd(outcome, 'Redis');
+    t.diagnostic(`Redis: ${assertCleanEnd(outcome, 'Redis')}`);
     await rerunAndCheck(job);
   });
 });
