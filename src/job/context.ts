@@ -32,7 +32,21 @@ export function redisUrlOf(url?: string, env: NodeJS.ProcessEnv = process.env): 
  * blocking commands must wait, not fail; that is the default here.
  */
 export function redisClient(url?: string, options: RedisOptions = {}): Redis {
-  return new Redis(redisUrlOf(url), { maxRetriesPerRequest: null, ...options });
+  const redis = new Redis(redisUrlOf(url), { maxRetriesPerRequest: null, ...options });
+  // Without a listener ioredis prints "Unhandled error event" and a stack for every reconnect
+  // attempt while Redis is away. Say it once per outage; callers see the failures themselves.
+  let reported: string | undefined;
+  redis.on('error', (error: Error) => {
+    if (reported === error.message) return;
+    reported = error.message;
+    process.stderr.write(
+      `mwingest: Redis at ${redis.options.host}:${redis.options.port} is unavailable (${error.message}); reconnecting\n`,
+    );
+  });
+  redis.on('ready', () => {
+    reported = undefined;
+  });
+  return redis;
 }
 
 /** Connects now; an unreachable Redis is `MWI_CONFIG_INVALID` saying where it was looked for and how to mend it. */
