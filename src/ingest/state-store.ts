@@ -7,7 +7,7 @@ import type { FileSystem } from '../hdfs/filesystem.js';
  *
  * ```
  * <stateDir>/<job>/
- *   partitions/<topic>/<partition>/manifests/<startOffset>.json   write-ahead manifest of one commit
+ *   partitions/<topic>/<partition>/manifests/<claim key>.json     write-ahead manifest of one commit (key: its resume offset)
  *   partitions/<topic>/<partition>/offsets/<endOffset>.json       committed offset (the resume point)
  *   tmp/<topic>/<partition>/<attempt>/…                            files being written by one attempt
  *   errors/<topic>/<partition>/<topic>.<partition>.<first>-<last>.errors.jsonl
