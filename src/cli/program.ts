@@ -15,6 +15,8 @@ const subcommands: Record<string, () => Promise<Command>> = {
   schema: async () => (await import('./schema.js')).schemaCommand(),
   hive: async () => (await import('./hive.js')).hiveCommand(),
   offsets: async () => (await import('./offsets.js')).offsetsCommand(),
+  errors: async () => (await import('./errors.js')).errorsCommand(),
+  explain: async () => (await import('./explain.js')).explainCommand(),
 };
 
 /**

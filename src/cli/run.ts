@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { isMwiError } from '../errors.js';
 import type { RunPlan } from '../ingest/run.js';
 import { formatRunReport } from '../ingest/run-report.js';
+import { startPositionOf } from '../ingest/start-position.js';
 import { loadJob } from '../job/config.js';
 import { REDIS_URL_DEFAULT_HELP } from '../job/context.js';
 import { createLogger } from '../log.js';
@@ -26,7 +27,14 @@ export function runCommand(): Command {
     )
     .requiredOption('-j, --job <file>', 'job definition, e.g. jobs/demo.json')
     .option('--topics <regex>', "only topics matching this regex (within the job's include/exclude)")
-    .option('--dry-run', 'show what would be read, write nothing')
+    .option(
+      '--dry-run',
+      'show what would be read and the offset each partition would start from; write nothing',
+    )
+    .option(
+      '--start-position <position>',
+      "where partitions never committed start, instead of the job's startPosition: earliest | latest | after-imported | an ISO-8601 time",
+    )
     .option('--json', 'print the run report as JSON on stdout')
     .addOption(
       new Option('--concurrency <n>', 'partitions processed at the same time')
@@ -52,6 +60,7 @@ Examples:
   mwingest run --job jobs/demo.json
   mwingest run --job jobs/analytics.json --topics '^mediawiki_CirrusSearchRequestSet$' --json > report.json
   mwingest run --job jobs/analytics.json --dry-run
+  mwingest run --job jobs/analytics.json --start-position after-imported --dry-run
   mwingest run --job jobs/analytics.json --metrics-textfile /var/lib/prometheus/node-exporter/mwingest-analytics.prom
 
 The report is also saved beside the state: <output.stateDir>/<job>/reports/<runId>.json and latest.json.
@@ -71,6 +80,7 @@ interface RunCliOptions {
   redis?: string;
   progress: boolean;
   metricsTextfile?: string;
+  startPosition?: string;
 }
 
 async function runAction(options: RunCliOptions): Promise<number> {
@@ -90,6 +100,9 @@ async function runAction(options: RunCliOptions): Promise<number> {
       ...(options.dryRun ? { dryRun: true } : {}),
       ...(options.redis === undefined ? {} : { redisUrl: options.redis }),
       ...(metrics === undefined ? {} : { metrics }),
+      ...(options.startPosition === undefined
+        ? {}
+        : { startPosition: startPositionOf(options.startPosition) }),
       onPlanned: (plan: RunPlan) => {
         if (options.dryRun) printPlan(plan);
         progress.onPlanned(plan);
@@ -129,8 +142,13 @@ function printPlan(plan: RunPlan): void {
     lines.push(
       `  ${topic.topic} (${topic.schemaName})${topic.problem ? ` — cannot ingest: ${topic.problem}` : ''}`,
     );
-    for (const p of topic.partitions)
-      lines.push(`    partition ${p.partition}: log ${p.earliest}–${p.latest}`);
+    for (const p of topic.partitions) {
+      const start = topic.starts?.find((s) => s.partition === p.partition);
+      lines.push(
+        `    partition ${p.partition}: log ${p.earliest}–${p.latest}` +
+          (start === undefined ? '' : `, starts at ${start.offset} (${start.from})`),
+      );
+    }
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }

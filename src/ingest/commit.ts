@@ -2,6 +2,7 @@ import { isMwiError, MwiError } from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
 import type { FinishedFile } from '../writers/hour-files.js';
 import { failPoint } from './failpoints.js';
+import type { CutoverRule } from './start-position.js';
 import {
   type Attempt,
   listNumbered,
@@ -60,6 +61,11 @@ export interface PartitionCounts {
   expired: number;
   /** Written records whose hour had already been announced. */
   late: number;
+  /**
+   * Records skipped because their hour was imported before a cut-over (`startPosition:
+   * "after-imported"`, src/ingest/start-position.ts); absent when none were.
+   */
+  imported?: number;
 }
 
 export interface CommitManifest {
@@ -94,6 +100,10 @@ export interface CommitManifest {
    */
   earliestMs?: number | null;
   createdAt: string;
+  /** Where a partition that was never committed started (the start position's offsets document). */
+  startPosition?: string;
+  /** Carried from commit to commit until the offsets pass the cut-over's log end. */
+  cutover?: CutoverRule;
 }
 
 /** What `offsets/<endOffset>.json` holds: the manifest of the commit that moved the offset. */

@@ -6,9 +6,9 @@ import type { LoadedJob } from '../job/config.js';
 import { leaseNames } from '../job/context.js';
 import type { Lease, LeaseManager } from '../job/lease.js';
 import type { KafkaSource, PartitionOffsets } from '../kafka/client.js';
+import { describeTarget, type OffsetTarget, resolveOffsetTarget } from '../kafka/offset-target.js';
 import { type CommittedOffsets, MANIFEST_VERSION, recoverPartition } from './commit.js';
 import { loadCompletenessState } from './completeness-state.js';
-import { describeTarget, type OffsetTarget, resolveOffsetTarget } from './offset-target.js';
 import { listNumbered, padOffset, readJson, type StatePaths, writeJsonAtomically } from './state-store.js';
 
 /**

@@ -61,15 +61,21 @@ export function revisionCounts(progress: PartitionProgress): Record<string, numb
   return Object.fromEntries([...progress.revisions].map(([revision, n]) => [revision.toString(), n]));
 }
 
-/** `end − start = written + errors + absent + expired`, with the numbers. */
+/** `end − start = written + errors + absent + expired (+ already imported)`, with the numbers. */
 export function equationOf(progress: PartitionProgress): string {
   const { counts } = progress;
   const span = progress.end - progress.start;
   const expired = counts.expired > 0 ? ` + ${counts.expired} expired` : '';
+  const imported = counts.imported ? ` + ${counts.imported} already imported` : '';
   return (
     `${progress.end} − ${progress.start} = ${span}; ${counts.written} written + ${counts.errors} errors + ` +
-    `${counts.absent} absent${expired} = ${counts.written + counts.errors + counts.absent + counts.expired}`
+    `${counts.absent} absent${expired}${imported} = ${accountedOf(counts)}`
   );
+}
+
+/** Offsets a range's counts account for: every offset is written, an error, absent, expired or already imported. */
+export function accountedOf(counts: PartitionCounts): number {
+  return counts.written + counts.errors + counts.absent + counts.expired + (counts.imported ?? 0);
 }
 
 /** The result of a task that got as far as `progress`; `token` is its lease's fencing token. */

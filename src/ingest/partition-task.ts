@@ -15,6 +15,7 @@ import {
   applyManifest,
   assertNoNewerAttempt,
   type CommitManifest,
+  type CommittedOffsets,
   claimManifest,
   discardUnclaimed,
   MANIFEST_VERSION,
@@ -26,6 +27,7 @@ import {
 } from './commit.js';
 import { failPoint } from './failpoints.js';
 import {
+  accountedOf,
   equationOf,
   type PartitionProgress,
   type PartitionResult,
@@ -34,7 +36,9 @@ import {
   resultOf,
   revisionCounts,
 } from './partition-result.js';
+import { type CutoverRule, decideStarts, importedBefore, type StartPosition } from './start-position.js';
 import type { StatePaths } from './state-store.js';
+import { writeJsonAtomically } from './state-store.js';
 import { decodeMessage, type TopicPlan } from './topic-plan.js';
 
 /**
@@ -59,6 +63,8 @@ export interface PartitionTaskContext {
   readDeadline?: number;
   /** Called after each batch with the records and bytes just read. */
   onProgress?: (records: number, bytes: number) => void;
+  /** Where the partition starts when it was never committed. @defaultValue earliest */
+  startPosition?: StartPosition;
 }
 
 interface Progress extends PartitionProgress {
@@ -70,6 +76,9 @@ interface Progress extends PartitionProgress {
   expected: bigint;
   /** The hour files and the error file being written. */
   files: HourFiles;
+  /** A cut-over's rule still in force for this range, and its skip test. */
+  cutover?: CutoverRule;
+  importedBefore?: (offset: bigint, hourIndex: number) => boolean | Promise<boolean>;
 }
 
 export async function ingestPartition(
@@ -81,6 +90,11 @@ export async function ingestPartition(
   if ('progress' in planned) planned.progress.earliestMs = recovered.last?.earliestMs ?? null;
   if ('result' in planned) return planned.result;
   const progress = planned.progress;
+  const cutover = recovered.last?.cutover;
+  if (cutover !== undefined && progress.start < BigInt(cutover.throughOffset)) {
+    progress.cutover = cutover;
+    progress.importedBefore = importedBefore(ctx.fs, ctx.plan, cutover);
+  }
   try {
     await writing(ctx, task, progress);
     const files = await closing(progress);
@@ -117,7 +131,60 @@ async function recovering(ctx: PartitionTaskContext, task: PartitionTask) {
       'rolled forward commits a crashed run had started',
     );
   }
-  return recovery;
+  if (recovery.resumeOffset !== undefined || ctx.startPosition === undefined) return recovery;
+  if (ctx.startPosition.kind === 'earliest') return recovery;
+  const marker = await writingStartPosition(ctx, task, ctx.startPosition);
+  return { ...recovery, resumeOffset: BigInt(marker.endOffset), last: marker };
+}
+
+/**
+ * A partition never committed, with a start position other than the log start: its decision is
+ * written as the partition's first offsets document before anything is read, so the next run
+ * starts from the same place even when this one commits nothing (`latest` on an idle partition).
+ */
+async function writingStartPosition(
+  ctx: PartitionTaskContext,
+  task: PartitionTask,
+  position: StartPosition,
+): Promise<CommittedOffsets> {
+  const logs = await ctx.source.partitionOffsets(task.topic);
+  const decision = (await decideStarts(ctx, ctx.plan, logs, position)).get(task.partition);
+  if (decision === undefined) {
+    throw new MwiError('MWI_KAFKA_PROTOCOL', `Kafka did not list ${task.topic}/${task.partition}`);
+  }
+  await ctx.lease.assertHeld();
+  const now = new Date().toISOString();
+  const marker: CommittedOffsets = {
+    version: MANIFEST_VERSION,
+    job: ctx.job.name,
+    runId: ctx.runId,
+    topic: task.topic,
+    partition: task.partition,
+    owner: ctx.lease.owner,
+    token: ctx.lease.token,
+    startOffset: decision.offset.toString(),
+    endOffset: decision.offset.toString(),
+    files: [],
+    counts: { read: 0, written: 0, errors: 0, absent: 0, expired: 0, late: 0 },
+    hours: {},
+    lateHours: {},
+    revisions: {},
+    reachedMs: null,
+    createdAt: now,
+    committedAt: now,
+    startPosition: decision.position,
+    ...(decision.cutover === undefined ? {} : { cutover: decision.cutover }),
+  };
+  await writeJsonAtomically(
+    ctx.fs,
+    ctx.paths.offsetFile(task.topic, task.partition, decision.offset),
+    marker,
+  );
+  ctx.log.info(
+    { topic: task.topic, partition: task.partition, offset: marker.startOffset, position: decision.position },
+    'partition starts at its start position',
+  );
+  return marker;
 }
 
 /** planning: the range to read, and what to do about offsets that expired before we got to them. */
@@ -304,15 +371,27 @@ function writeRecord(
     addError(progress, record, time.code, time.message, decoded.revision);
     return undefined;
   }
-  progress.revisions.set(decoded.revision, (progress.revisions.get(decoded.revision) ?? 0) + 1);
-  advanceTimes(progress, time.epochMs, record.timestamp);
-
   const hourIndex = Math.floor(time.epochMs / HOUR_MS);
   // The body goes in as it is when it already is the reader's encoding and the format takes it.
   const encoded = plan.acceptsEncoded && decoded.bodyIsReaderEncoding;
   const value = encoded ? decoded.body : decoded.record;
-  countWritten(progress, plan, hourIndex);
-  return progress.files.append(hourIndex, record.offset, value, encoded);
+  // A record of an hour imported before a cut-over is neither written nor moves the partition's times.
+  const append = () => {
+    progress.revisions.set(decoded.revision, (progress.revisions.get(decoded.revision) ?? 0) + 1);
+    advanceTimes(progress, time.epochMs, record.timestamp);
+    countWritten(progress, plan, hourIndex);
+    return progress.files.append(hourIndex, record.offset, value, encoded);
+  };
+  const imported = progress.importedBefore?.(record.offset, hourIndex) ?? false;
+  if (imported === false) return append();
+  if (imported === true) return countImported(progress);
+  return imported.then((yes) => (yes ? countImported(progress) : append()));
+}
+
+/** A record of an hour imported before the cut-over: counted, not written a second time. */
+function countImported(progress: Progress): undefined {
+  progress.counts.imported = (progress.counts.imported ?? 0) + 1;
+  return undefined;
 }
 
 /**
@@ -364,8 +443,8 @@ async function closing(progress: Progress): Promise<ManifestFile[]> {
 function checking(ctx: PartitionTaskContext, task: PartitionTask, progress: Progress): void {
   const { counts } = progress;
   const span = progress.end - progress.start;
-  const accounted = BigInt(counts.written + counts.errors + counts.absent + counts.expired);
-  if (span !== accounted || counts.read !== counts.written + counts.errors) {
+  const accounted = BigInt(accountedOf(counts));
+  if (span !== accounted || counts.read !== counts.written + counts.errors + (counts.imported ?? 0)) {
     throw new MwiError(
       'MWI_RUN_ACCOUNTING',
       `${task.topic}/${task.partition}: the records do not add up: ${equationOf(progress)} ` +
@@ -413,6 +492,9 @@ async function writingManifest(
     reachedMs: progress.reachedMs,
     earliestMs: progress.earliestMs,
     createdAt: new Date().toISOString(),
+    ...(progress.cutover !== undefined && progress.end < BigInt(progress.cutover.throughOffset)
+      ? { cutover: progress.cutover }
+      : {}),
   };
   await assertNoNewerAttempt(ctx.fs, ctx.paths, task.topic, task.partition, progress.attempt);
   await claimManifest(ctx.fs, ctx.paths, manifest, progress.attempt.claimKey);

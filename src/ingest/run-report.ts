@@ -17,6 +17,8 @@ export interface RunReport {
     late: number;
     absent: number;
     expired: number;
+    /** Records skipped because their hour was imported before a cut-over (`after-imported`). */
+    imported: number;
     bytesRead: number;
     files: number;
     recordsPerSecond: number;
@@ -42,7 +44,17 @@ export interface TopicReport {
 }
 
 export function totalsOf(topics: TopicReport[], durationMs: number): RunReport['totals'] {
-  const totals = { read: 0, written: 0, errors: 0, late: 0, absent: 0, expired: 0, bytesRead: 0, files: 0 };
+  const totals = {
+    read: 0,
+    written: 0,
+    errors: 0,
+    late: 0,
+    absent: 0,
+    expired: 0,
+    imported: 0,
+    bytesRead: 0,
+    files: 0,
+  };
   for (const topic of topics) {
     for (const p of topic.partitions) {
       totals.read += p.counts.read;
@@ -51,6 +63,7 @@ export function totalsOf(topics: TopicReport[], durationMs: number): RunReport['
       totals.late += p.counts.late;
       totals.absent += p.counts.absent;
       totals.expired += p.counts.expired;
+      totals.imported += p.counts.imported ?? 0;
       totals.bytesRead += p.bytesRead;
       totals.files += p.files;
     }
@@ -65,6 +78,7 @@ export function formatRunReport(report: RunReport): string {
   lines.push(
     `run ${report.runId} of job ${report.job}: ${report.status.toUpperCase()} in ${(report.durationMs / 1000).toFixed(1)} s`,
     `  ${t.read} read = ${t.written} written + ${t.errors} errors` +
+      `${t.imported ? ` + ${t.imported} already imported (skipped)` : ''}` +
       `${t.absent ? ` (+ ${t.absent} offsets absent from the log)` : ''}` +
       `${t.expired ? ` (+ ${t.expired} EXPIRED before read)` : ''}; ${t.late} late; ${t.files} files; ` +
       `${t.recordsPerSecond.toLocaleString('en-US')} rec/s, ${(t.bytesRead / 1e6).toFixed(1)} MB`,

@@ -14,6 +14,7 @@ import { type CommitManifest, newestAttemptToken } from './commit.js';
 import type { PartitionResult, PartitionTask } from './partition-result.js';
 import { ingestPartition } from './partition-task.js';
 import { type RunReport, type TopicReport, totalsOf } from './run-report.js';
+import { type StartPosition, startPositionOf } from './start-position.js';
 import { jsonReplacer, listNumbered, readJson, StatePaths, writeJsonAtomically } from './state-store.js';
 import { buildTopicPlan, type TopicPlan } from './topic-plan.js';
 
@@ -27,7 +28,14 @@ import { buildTopicPlan, type TopicPlan } from './topic-plan.js';
 
 export interface RunPlan {
   runId: string;
-  topics: { topic: string; schemaName: string; partitions: PartitionOffsets[]; problem?: string }[];
+  topics: {
+    topic: string;
+    schemaName: string;
+    partitions: PartitionOffsets[];
+    problem?: string;
+    /** Dry runs: where each partition would start, and why. */
+    starts?: { partition: number; offset: string; from: string }[];
+  }[];
   /** Messages between committed offsets and high watermarks (upper bound of what this run reads). */
   backlog: bigint;
 }
@@ -117,6 +125,8 @@ export async function runPartitionUnderLease(
     onProgress?: (records: number, bytes: number) => void;
     /** Called once the partition's lease is taken, before anything is read. */
     onLeased?: (lease: Lease) => void;
+    /** Where a never-committed partition starts. @defaultValue the job's `startPosition` */
+    startPosition?: StartPosition;
   },
 ): Promise<PartitionResult | undefined> {
   const name = leaseNames.partition(task.topic, task.partition);
@@ -167,6 +177,7 @@ export async function runPartitionUnderLease(
         lease,
         log: resources.log,
         signal,
+        startPosition: options.startPosition ?? startPositionOf(resources.loaded.config.startPosition),
         ...(options.readDeadline === undefined ? {} : { readDeadline: options.readDeadline }),
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
       },

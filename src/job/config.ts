@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { MwiError } from '../errors.js';
 import { compilePathTemplate } from '../hours/path-template.js';
 import { checkTimestampFormat } from '../hours/timestamp.js';
+import { parseOffsetTarget } from '../kafka/offset-target.js';
 import { defaultRegistryRoot } from '../schemas/registry.js';
 import { registerSecret } from '../secrets.js';
 import { type EnvUse, expandEnv, hideEnvValues } from './env.js';
@@ -318,6 +319,21 @@ const jobSchema = z.strictObject({
       ttlSeconds: z.number().min(1).max(3600).default(30),
     })
     .prefault({}),
+  /**
+   * Where a partition that was never committed starts: `earliest`, `latest`, an ISO-8601 time (Kafka's
+   * offsets-for-times) or `after-imported` (after the hours already flagged `_IMPORTED` in the output,
+   * for a cut-over from Camus). `mwingest run --start-position` overrides it. @defaultValue "earliest"
+   */
+  startPosition: z
+    .string()
+    .refine(
+      (value) => value === 'after-imported' || parseOffsetTarget(value, { offsets: false }) !== undefined,
+      {
+        message:
+          'expected "earliest", "latest", "after-imported" or an ISO-8601 time such as "2026-12-07T14:00:00Z"',
+      },
+    )
+    .default('earliest'),
   /** What to do with offsets that expired from Kafka before they were read. @defaultValue "fail" */
   expiredOffsets: z.enum(['fail', 'report']).default('fail'),
   completeness: z

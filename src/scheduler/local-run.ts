@@ -13,6 +13,7 @@ import {
   runPartitionUnderLease,
 } from '../ingest/run.js';
 import type { RunReport } from '../ingest/run-report.js';
+import { previewStarts, type StartPosition, startPositionOf } from '../ingest/start-position.js';
 import type { TopicPlan } from '../ingest/topic-plan.js';
 import type { LoadedJob } from '../job/config.js';
 import { leaseNames } from '../job/context.js';
@@ -42,6 +43,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Counts what the run did (`run --metrics-textfile`). */
   metrics?: WorkerMetrics;
+  /** Where never-committed partitions start. @defaultValue the job's `startPosition` */
+  startPosition?: StartPosition;
 }
 
 /** `mwingest run`: the whole run in this process. */
@@ -149,6 +152,14 @@ async function runLocked(
 ): Promise<RunReport> {
   const { config } = resources.loaded;
   const { plan, topicPlans } = await planRun(resources, runId, options.topics);
+  const startPosition = options.startPosition ?? startPositionOf(config.startPosition);
+  if (options.dryRun) {
+    for (const topic of plan.topics) {
+      const topicPlan = topicPlans.get(topic.topic);
+      if (topicPlan !== undefined)
+        topic.starts = await previewStarts(resources, topicPlan, topic.partitions, startPosition);
+    }
+  }
   options.onPlanned?.(plan);
   const skipped: { topic: string; partition: number }[] = [];
   const readDeadline =
@@ -173,6 +184,7 @@ async function runLocked(
         ...(options.signal ? { signal: options.signal } : {}),
         ...(readDeadline === undefined ? {} : { readDeadline }),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        startPosition,
       }).catch((error: unknown) => failedBeforeStart(task, error));
       if (result === undefined) {
         skipped.push({ topic: task.topic, partition: task.partition });

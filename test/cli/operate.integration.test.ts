@@ -14,17 +14,19 @@ import { type PlannedMessage, planTraffic } from '../../src/demo/traffic.js';
 import type { FileSystem } from '../../src/hdfs/filesystem.js';
 import { openFileSystem } from '../../src/hdfs/open.js';
 import { hiveQueueName } from '../../src/hive/queue.js';
-import { HOUR_MS } from '../../src/hours/hour.js';
+import { HOUR_MS, hourKey, hourOf } from '../../src/hours/hour.js';
 import type { OffsetAuditRecord } from '../../src/ingest/offset-reset.js';
 import type { RunReport } from '../../src/ingest/run-report.js';
 import type { LoadedJob } from '../../src/job/config.js';
 import { LeaseManager } from '../../src/job/lease.js';
 import type { KafkaSink } from '../../src/kafka/client.js';
 import { openKafkaSink } from '../../src/kafka/open.js';
+import type { TopicHourView } from '../../src/ops/explain.js';
 import type { PartitionOffsetsView } from '../../src/ops/offsets-view.js';
 import type { JobStatus } from '../../src/ops/status.js';
 import { MessageCodec } from '../../src/schemas/codec.js';
 import { SchemaRegistry, schemaNameOfTopic } from '../../src/schemas/registry.js';
+import type { ErrorRecord } from '../../src/writers/error-file.js';
 import { runMwingest } from '../support/cli.js';
 import { localTemp, mixedRegistryRoot, produceMessages, writeTestJob } from '../support/ingest.js';
 import { parseExposition, sampleValue } from '../support/prometheus.js';
@@ -128,6 +130,109 @@ describe('operating a job from the command line (real stack)', () => {
     );
     const leftovers = (await readdir(join(textfile, '..'))).filter((name) => name !== 'mwingest.prom');
     assert.deepEqual(leftovers, [], 'no temp file is left beside the textfile');
+  });
+
+  test('errors list counts bad messages by topic, hour and code and lists them with their raw bytes', async () => {
+    const out = await runMwingest(['errors', 'list', '--job', loaded.path, '--json', '--limit', '1000'], {
+      env: env(),
+    });
+    assert.equal(out.code, 0, out.stderr);
+    const listed = JSON.parse(out.stdout) as {
+      total: number;
+      counts: { topic: string; hour: string; code: string; count: number }[];
+      records: ErrorRecord[];
+    };
+    const expected = badMessages();
+    assert.equal(listed.total, expected.length);
+    assert.deepEqual(
+      listed.records.map((r) => `${r.partition}@${r.offset} ${r.code} ${r.raw}`).sort(),
+      expected.map((m) => `${m.partition}@${m.offset} ${m.bad} ${m.value.toString('base64')}`).sort(),
+    );
+    const byKey = new Map<string, number>();
+    for (const m of expected) {
+      const key = `${topic} ${hourKey(hourOf(m.timestampMs))} ${m.bad}`;
+      byKey.set(key, (byKey.get(key) ?? 0) + 1);
+    }
+    assert.deepEqual(new Map(listed.counts.map((c) => [`${c.topic} ${c.hour} ${c.code}`, c.count])), byKey);
+    const one = expected[0]!;
+    const hour = hourKey(hourOf(one.timestampMs));
+    const filtered = await runMwingest(
+      ['errors', 'list', '--job', loaded.path, '--hour', hour, '--code', one.bad!, '--json'],
+      { env: env() },
+    );
+    assert.equal(
+      (JSON.parse(filtered.stdout) as { total: number }).total,
+      expected.filter((m) => m.bad === one.bad && hourKey(hourOf(m.timestampMs)) === hour).length,
+    );
+  });
+
+  test('errors show prints one record with a hex dump of its raw bytes; an offset without one exits 3', async () => {
+    const one = badMessages()[0]!;
+    const args = [
+      'errors',
+      'show',
+      '--job',
+      loaded.path,
+      '--topic',
+      topic,
+      '--partition',
+      String(one.partition),
+    ];
+    const shown = await runMwingest([...args, '--offset', String(one.offset)], { env: env() });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, new RegExp(`code: +${one.bad}`));
+    const firstBytes = [...one.value.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    assert.match(shown.stdout, new RegExp(`00000000  ${firstBytes}`));
+    const json = await runMwingest([...args, '--offset', String(one.offset), '--json'], { env: env() });
+    assert.equal((JSON.parse(json.stdout) as ErrorRecord).raw, one.value.toString('base64'));
+    const goodOffset = produced.filter((m) => m.partition === one.partition).findIndex((m) => !m.bad);
+    const missing = await runMwingest([...args, '--offset', String(goodOffset)], { env: env() });
+    assert.equal(missing.code, 3, missing.stderr);
+  });
+
+  test('errors export writes every matching record as a JSON line, raw bytes included', async () => {
+    const out = join(await localTemp('mwingest-errors-export'), 'errors.jsonl');
+    const exported = await runMwingest(['errors', 'export', '--job', loaded.path, '--out', out], {
+      env: env(),
+    });
+    assert.equal(exported.code, 0, exported.stderr);
+    const lines = (await readFile(out, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ErrorRecord);
+    assert.deepEqual(
+      lines.map((r) => r.raw).sort(),
+      badMessages()
+        .map((m) => m.value.toString('base64'))
+        .sort(),
+    );
+  });
+
+  test('explain: a complete hour lists its partitions, files and record counts; the current hour has not ended', async () => {
+    const hour = hourKey(hourOf(H - 3 * HOUR_MS));
+    const out = await runMwingest(['explain', hour, '--job', loaded.path, '--json'], { env: env() });
+    assert.equal(out.code, 0, out.stderr);
+    const [view] = JSON.parse(out.stdout) as TopicHourView[];
+    assert.equal(view!.complete, true, view!.reason);
+    assert.match(view!.reason, /^complete: _IMPORTED written/);
+    for (let partition = 0; partition < PARTITIONS; partition++) {
+      const p = view!.partitions.find((x) => x.partition === partition)!;
+      const records = produced.filter(
+        (m) => m.partition === partition && !m.bad && hourKey(hourOf(m.recordMs!)) === hour,
+      ).length;
+      assert.equal(p.records, records, `partition ${partition}: records of the hour`);
+      assert.ok(p.files.length > 0 && p.files.every((f) => f.records !== null));
+      assert.equal(p.holdsBack, false);
+    }
+    const text = await runMwingest(['explain', hour, '--job', loaded.path], { env: env() });
+    assert.match(text.stdout, /✓ partition 0: committed/);
+
+    const current = hourKey(hourOf(Date.now()));
+    const open = await runMwingest(['explain', current, '--job', loaded.path, '--topic', topic], {
+      env: env(),
+    });
+    assert.equal(open.code, 3, open.stderr);
+    assert.match(open.stdout, /not complete: the hour has not ended yet/);
   });
 
   test('offsets show: each partition committed up to the log end, lag 0', async () => {
@@ -242,6 +347,19 @@ describe('operating a job from the command line (real stack)', () => {
       ],
     );
   });
+
+  /** The malformed messages produced, each with its offset in its partition. */
+  function badMessages(): (PlannedMessage & { offset: number })[] {
+    const result: (PlannedMessage & { offset: number })[] = [];
+    for (let partition = 0; partition < PARTITIONS; partition++) {
+      produced
+        .filter((m) => m.partition === partition)
+        .forEach((m, offset) => {
+          if (m.bad) result.push({ ...m, offset });
+        });
+    }
+    return result;
+  }
 
   async function offsetsOf(): Promise<PartitionOffsetsView[]> {
     const shown = await runMwingest(['offsets', 'show', '--job', loaded.path, '--json'], { env: env() });

@@ -167,6 +167,19 @@ describe('job definitions: path template and timestamp format', () => {
 });
 
 describe('job definitions: Hive connection', () => {
+  test('startPosition: earliest by default, the documented values, and a bad one names the key and its value', () => {
+    assert.equal(parseJobConfig(minimal, 'jobs/test.json').startPosition, 'earliest');
+    for (const value of ['latest', 'after-imported', '2026-12-07T14:00:00Z'])
+      assert.equal(
+        parseJobConfig({ ...minimal, startPosition: value }, 'jobs/test.json').startPosition,
+        value,
+      );
+    const message = problemsOf({ ...minimal, startPosition: 'after-camus' });
+    assert.match(message, /startPosition/);
+    assert.match(message, /after-camus/);
+    assert.match(message, /"after-imported"/);
+  });
+
   test('hive.server, hive.user and hive.passwordEnv are read; a bad address names the key', () => {
     const job = parseJobConfig(
       {

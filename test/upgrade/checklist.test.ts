@@ -90,6 +90,7 @@ async function saveReport(
       late: 0,
       absent: 0,
       expired: 0,
+      imported: 0,
       bytesRead: 1000,
       files: 2,
       recordsPerSecond: 1,

@@ -1,5 +1,5 @@
 import { MwiError } from '../errors.js';
-import type { KafkaSource, PartitionOffsets } from '../kafka/client.js';
+import type { KafkaSource, PartitionOffsets } from './client.js';
 
 /**
  * Where to put a partition's resume point: the log start, the log end, the first offset at or after

@@ -1,8 +1,8 @@
 /** What `mwingest offsets reset --to` and a job's `startPosition` accept, and what each means. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseOffsetTarget, resolveOffsetTarget } from '../../src/ingest/offset-target.js';
 import type { KafkaSource } from '../../src/kafka/client.js';
+import { parseOffsetTarget, resolveOffsetTarget } from '../../src/kafka/offset-target.js';
 
 const logs = [
   { partition: 0, earliest: 10n, latest: 100n },
