@@ -68,6 +68,7 @@ export async function resolveOffsetTarget(
         const offset = atTime?.get(log.partition) ?? null;
         resolved.set(
           log.partition,
+          // biome-ignore lint/complexity/useMathMinMax: offsets are bigints, which Math.max does not take
           offset === null ? log.latest : offset < log.earliest ? log.earliest : offset,
         );
         break;

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { describeError, MwiError } from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
 import { type HiveClient, parseHiveAddress } from '../hive/client.js';
@@ -16,12 +16,12 @@ import { checkRevision, type RevisionVerdict } from './checks.js';
 import type { HiveSchemaChange } from './downstream.js';
 import { displayPath } from './job-diff.js';
 import {
-  byRevision,
   countChecks,
   type JobSummary,
   openHive,
   problemsOf,
   requireFolder,
+  revisionFileIds,
   type SchemaCommandOptions,
   type SchemaReport,
   setUp,
@@ -62,10 +62,7 @@ export const DEFAULT_SAMPLE = 10;
 export async function runAdd(name: string, options: AddCommandOptions = {}): Promise<SchemaReport> {
   const { registry, job, timestamp } = await setUp(name, options);
   const folder = await requireFolder(registry, name);
-  const ids = (await readdir(folder))
-    .filter((file) => file.endsWith('.avsc'))
-    .map((file) => file.slice(0, -'.avsc'.length))
-    .sort(byRevision);
+  const ids = await revisionFileIds(folder);
   if (ids.length === 0) {
     throw new MwiError(
       'MWI_USAGE',

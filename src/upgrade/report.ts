@@ -145,6 +145,14 @@ export async function requireFolder(registry: SchemaRegistry, name: string): Pro
   return folder;
 }
 
+/** The revision ids of the `.avsc` files in a schema's folder, oldest first. */
+export async function revisionFileIds(folder: string): Promise<string[]> {
+  return (await readdir(folder))
+    .filter((file) => file.endsWith('.avsc'))
+    .map((file) => file.slice(0, -'.avsc'.length))
+    .sort(byRevision);
+}
+
 /** Registry problems in the schema's folder, except those of files the report checks itself. */
 export function problemsOf(
   registry: SchemaRegistry,
@@ -274,10 +282,7 @@ export async function openHive(options: NonNullable<SchemaCommandOptions['hive']
 export async function runCheck(name: string, options: SchemaCommandOptions = {}): Promise<SchemaReport> {
   const { registry, job, timestamp } = await setUp(name, options);
   const folder = await requireFolder(registry, name);
-  const ids = (await readdir(folder))
-    .filter((file) => file.endsWith('.avsc'))
-    .map((file) => file.slice(0, -'.avsc'.length))
-    .sort(byRevision);
+  const ids = await revisionFileIds(folder);
   if (ids.length === 0) {
     throw new MwiError('MWI_USAGE', `${folder} has no .avsc files: nothing to check`);
   }
