@@ -161,6 +161,15 @@ export function decodeError(reason: string): MwiError {
   });
 }
 
+/** Anything thrown that is not an MwiError is a bug: `MWI_INTERNAL`, retried (attempts are bounded), then reported. */
+export function asMwiError(error: unknown): MwiError {
+  if (error instanceof MwiError) return error;
+  return new MwiError('MWI_INTERNAL', error instanceof Error ? error.message : String(error), {
+    cause: error,
+    canRetry: true,
+  });
+}
+
 export function isMwiError(error: unknown, code?: ErrorCode): error is MwiError {
   return error instanceof MwiError && (code === undefined || error.code === code);
 }

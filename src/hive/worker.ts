@@ -2,7 +2,15 @@ import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, register as defaultRegistry, type Registry } from 'prom-client';
-import { describeError, isMwiError, MwiError } from '../errors.js';
+import {
+  asMwiError,
+  decodeError,
+  describeError,
+  encodeError,
+  isFinal,
+  isMwiError,
+  MwiError,
+} from '../errors.js';
 import type { FileSystem } from '../hdfs/filesystem.js';
 import { type HourBucket, parseHourKey } from '../hours/hour.js';
 import { compilePathTemplate } from '../hours/path-template.js';
@@ -98,9 +106,17 @@ export function startHivePartitionWorker(options: PartitionWorkerOptions): Parti
         checked = check(job.data);
       } catch (error) {
         // Retrying cannot fix a job that is not what this job definition announces.
-        throw new UnrecoverableError(describeError(error));
+        throw new UnrecoverableError(encodeError(asMwiError(error)));
       }
-      return addPartition(checked, { loaded, fs: options.fs, hive: options.hive, log });
+      try {
+        return await addPartition(checked, { loaded, fs: options.fs, hive: options.hive, log });
+      } catch (error) {
+        // The failure crosses BullMQ as structured data; the error table says whether it is final.
+        const failure = asMwiError(error);
+        throw isFinal(failure)
+          ? new UnrecoverableError(encodeError(failure))
+          : new Error(encodeError(failure));
+      }
     },
     { connection: options.connection, concurrency: options.concurrency ?? 1, autorun: true },
   );
@@ -125,7 +141,7 @@ export function startHivePartitionWorker(options: PartitionWorkerOptions): Parti
       table,
       attempt: job.attemptsMade,
       attempts,
-      reason: error.message,
+      reason: reasonOf(error.message),
     };
     if (final)
       log.error(fields, 'hive partition add failed for good: the hour stays in the failed set until retried');
@@ -288,7 +304,7 @@ export async function hivePartitionQueueStatus(
         state,
         attemptsMade: job.attemptsMade,
         attempts: job.opts.attempts ?? 1,
-        reason: job.failedReason || undefined,
+        reason: job.failedReason ? reasonOf(job.failedReason) : undefined,
       });
     }
   };
@@ -308,4 +324,13 @@ export async function hivePartitionQueueStatus(
     },
     pending,
   };
+}
+
+/** A failed add's reason as BullMQ keeps it (see `encodeError`), as a sentence with its code. */
+export function reasonOf(failedReason: string): string {
+  const error = decodeError(failedReason);
+  // A reason written outside mwingest's code (a stalled job, a test) is shown as it is.
+  return error.code === 'MWI_INTERNAL' && error.message === failedReason
+    ? failedReason
+    : describeError(error);
 }

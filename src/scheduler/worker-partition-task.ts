@@ -1,6 +1,6 @@
 import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { Logger } from 'pino';
-import { encodeError, isFinal, isMwiError, MwiError } from '../errors.js';
+import { asMwiError, encodeError, isFinal, MwiError } from '../errors.js';
 import type { PartitionResult, PartitionTask } from '../ingest/partition-result.js';
 import { type RunResources, runPartitionUnderLease } from '../ingest/run.js';
 import { buildTopicPlan } from '../ingest/topic-plan.js';
@@ -127,13 +127,4 @@ export async function processPartitionTask(
 /** A result's message may already start with its code (`describeError`); say it once. */
 function withoutCode(code: string, message: string): string {
   return message.startsWith(`${code}: `) ? message.slice(code.length + 2) : message;
-}
-
-/** Anything thrown that is not an MwiError is a bug; it is retried (attempts are bounded), then reported. */
-function asMwiError(error: unknown): MwiError {
-  if (isMwiError(error)) return error;
-  return new MwiError('MWI_INTERNAL', error instanceof Error ? error.message : String(error), {
-    cause: error,
-    canRetry: true,
-  });
 }

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { pino } from 'pino';
-import { isMwiError, MwiError } from '../../src/errors.js';
+import { encodeError, isMwiError, MwiError } from '../../src/errors.js';
 import { LocalFileSystem } from '../../src/hdfs/local.js';
 import type { HiveClient, HiveResult } from '../../src/hive/client.js';
 import type { HivePartitionAddJob } from '../../src/hive/queue.js';
 import { addPartitionStatement } from '../../src/hive/statement.js';
-import { addPartition, partitionJobChecker } from '../../src/hive/worker.js';
+import { addPartition, partitionJobChecker, reasonOf } from '../../src/hive/worker.js';
 import { parseHourKey } from '../../src/hours/hour.js';
 import { type LoadedJob, parseJobConfig } from '../../src/job/config.js';
 
@@ -195,5 +195,22 @@ describe('addPartition (local directory)', () => {
     hive.down = true;
     await assert.rejects(addPartition(job, deps), (error) => isMwiError(error, 'MWI_HIVE') && error.canRetry);
     await assert.rejects(stat(join(hourDir, '_SUCCESS')), { code: 'ENOENT' });
+  });
+});
+
+describe('a failed partition add as hive status shows it', () => {
+  test('the code and the sentence come back from the structured reason BullMQ keeps', () => {
+    const failure = new MwiError(
+      'MWI_HIVE',
+      'Table not found wmf_raw.apiaction: create it (mwingest hive ddl)',
+    );
+    assert.equal(
+      reasonOf(encodeError(failure)),
+      'MWI_HIVE: Table not found wmf_raw.apiaction: create it (mwingest hive ddl)',
+    );
+  });
+
+  test('a reason BullMQ wrote itself is shown as it is', () => {
+    assert.equal(reasonOf('job stalled more than allowable limit'), 'job stalled more than allowable limit');
   });
 });
