@@ -8,12 +8,10 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type PlannedMessage, planTraffic } from '../../src/demo/traffic.js';
 import type { FileSystem } from '../../src/hdfs/filesystem.js';
 import { openFileSystem } from '../../src/hdfs/open.js';
-import { hiveQueueName } from '../../src/hive/queue.js';
 import { HOUR_MS, hourKey, hourOf } from '../../src/hours/hour.js';
 import type { OffsetAuditRecord } from '../../src/ingest/offset-reset.js';
 import type { RunReport } from '../../src/ingest/run-report.js';
@@ -28,7 +26,13 @@ import { MessageCodec } from '../../src/schemas/codec.js';
 import { SchemaRegistry, schemaNameOfTopic } from '../../src/schemas/registry.js';
 import type { ErrorRecord } from '../../src/writers/error-file.js';
 import { runMwingest } from '../support/cli.js';
-import { localTemp, mixedRegistryRoot, produceMessages, writeTestJob } from '../support/ingest.js';
+import {
+  forgetJobInRedis,
+  localTemp,
+  mixedRegistryRoot,
+  produceMessages,
+  writeTestJob,
+} from '../support/ingest.js';
 import { parseExposition, sampleValue } from '../support/prometheus.js';
 import { requireStack, type StackConfig, uniqueName } from '../support/stack.js';
 
@@ -79,11 +83,7 @@ describe('operating a job from the command line (real stack)', () => {
     await fs?.delete(hdfsBase, { recursive: true }).catch(() => undefined);
     await fs?.close();
     if (redis) {
-      await new Queue(hiveQueueName(loaded.config.name), { connection: redis })
-        .obliterate({ force: true })
-        .catch(() => undefined);
-      const keys = await redis.keys(`mwingest:${loaded.config.name}:*`);
-      if (keys.length > 0) await redis.del(...keys);
+      await forgetJobInRedis(redis, loaded.config.name);
       redis.disconnect();
     }
   });

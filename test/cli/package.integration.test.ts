@@ -30,6 +30,7 @@ import { MessageCodec } from '../../src/schemas/codec.js';
 import { toAvroJson } from '../../src/schemas/json.js';
 import { defaultRegistryRoot, SchemaRegistry } from '../../src/schemas/registry.js';
 import { parseJsonExact } from '../schemas/exact-json.js';
+import { canonicalJson } from '../support/avro-tools.js';
 import { listFilesRecursively, multiset, produceMessages } from '../support/ingest.js';
 import { requireStack, uniqueName } from '../support/stack.js';
 
@@ -57,23 +58,6 @@ function installedMwingest(app: string, args: string[], env: NodeJS.ProcessEnv) 
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-}
-
-/** JSON with object keys sorted (Avro maps have no order; avro-tools prints Java's) and bigints kept. */
-function canonicalJson(value: unknown): string {
-  const sorted = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(sorted)
-      : v !== null && typeof v === 'object'
-        ? Object.fromEntries(
-            Object.keys(v)
-              .sort()
-              .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
-          )
-        : typeof v === 'bigint'
-          ? `${v}n`
-          : v;
-  return JSON.stringify(sorted(value));
 }
 
 test('the packed tarball installs without dev dependencies and its mwingest ingests from Kafka into HDFS', {

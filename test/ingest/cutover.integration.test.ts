@@ -11,12 +11,10 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type PlannedMessage, planTraffic } from '../../src/demo/traffic.js';
 import type { FileSystem } from '../../src/hdfs/filesystem.js';
 import { openFileSystem } from '../../src/hdfs/open.js';
-import { hiveQueueName } from '../../src/hive/queue.js';
 import { HOUR_MS, hourKey, hourOf } from '../../src/hours/hour.js';
 import type { LoadedJob } from '../../src/job/config.js';
 import type { KafkaSink } from '../../src/kafka/client.js';
@@ -28,6 +26,7 @@ import { runMwingest } from '../support/cli.js';
 import {
   decodeContainer,
   expectedReaderBytes,
+  forgetJobInRedis,
   listFilesRecursively,
   localTemp,
   mixedRegistryRoot,
@@ -126,11 +125,7 @@ describe('cut-over from an importer that wrote the same directories (after-impor
     if (redis) {
       for (const job of [camus, mwingest]) {
         if (job === undefined) continue;
-        await new Queue(hiveQueueName(job.config.name), { connection: redis })
-          .obliterate({ force: true })
-          .catch(() => undefined);
-        const keys = await redis.keys(`mwingest:${job.config.name}:*`);
-        if (keys.length > 0) await redis.del(...keys);
+        await forgetJobInRedis(redis, job.config.name);
       }
       redis.disconnect();
     }

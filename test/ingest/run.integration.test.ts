@@ -27,6 +27,7 @@ import { SchemaRegistry, schemaNameOfTopic } from '../../src/schemas/registry.js
 import {
   decodeContainer,
   expectedReaderBytes,
+  forgetJobInRedis,
   listFilesRecursively,
   localTemp,
   mixedRegistryRoot,
@@ -116,11 +117,7 @@ describe('ingest run against the real stack', () => {
     await fs?.delete(hdfsBase, { recursive: true }).catch(() => undefined);
     await fs?.close();
     if (redis) {
-      await new Queue(hiveQueueName(loaded.config.name), { connection: redis })
-        .obliterate({ force: true })
-        .catch(() => undefined);
-      const keys = await redis.keys(`mwingest:${loaded.config.name}:*`);
-      if (keys.length > 0) await redis.del(...keys);
+      await forgetJobInRedis(redis, loaded.config.name);
       redis.disconnect();
     }
   });

@@ -10,13 +10,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type PlannedMessage, planTraffic } from '../../src/demo/traffic.js';
 import type { FileSystem } from '../../src/hdfs/filesystem.js';
 import { openFileSystem } from '../../src/hdfs/open.js';
 import type { WebHdfsFileSystem } from '../../src/hdfs/webhdfs.js';
-import { hiveQueueName } from '../../src/hive/queue.js';
 import { HOUR_MS, hourKey, hourOf } from '../../src/hours/hour.js';
 import { fileSystemConfigOf, type LoadedJob } from '../../src/job/config.js';
 import type { KafkaSink } from '../../src/kafka/client.js';
@@ -28,6 +26,7 @@ import { runMwingest } from '../support/cli.js';
 import {
   decodeContainer,
   expectedReaderBytes,
+  forgetJobInRedis,
   listFilesRecursively,
   localTemp,
   mixedRegistryRoot,
@@ -107,11 +106,7 @@ describe('ingest into Kerberized HA HDFS (secure profile)', () => {
     await fs?.delete(hdfsBase, { recursive: true }).catch(() => undefined);
     await (fs as FileSystem | undefined)?.close();
     if (redis) {
-      await new Queue(hiveQueueName(loaded.config.name), { connection: redis })
-        .obliterate({ force: true })
-        .catch(() => undefined);
-      const keys = await redis.keys(`mwingest:${loaded.config.name}:*`);
-      if (keys.length > 0) await redis.del(...keys);
+      await forgetJobInRedis(redis, loaded.config.name);
       redis.disconnect();
     }
   });

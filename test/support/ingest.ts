@@ -10,10 +10,13 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import avro from 'avsc';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { uncompressSync } from 'snappy';
 import type { PlannedMessage } from '../../src/demo/traffic.js';
 import type { FileSystem } from '../../src/hdfs/filesystem.js';
+import { hiveQueueName } from '../../src/hive/queue.js';
 import { type LoadedJob, loadJob } from '../../src/job/config.js';
 import type { KafkaSink } from '../../src/kafka/client.js';
 import { avroTypeOf } from '../../src/schemas/avro-type.js';
@@ -166,4 +169,13 @@ export function multiset(items: Iterable<string>): Map<string, number> {
   const counts = new Map<string, number>();
   for (const item of items) counts.set(item, (counts.get(item) ?? 0) + 1);
   return counts;
+}
+
+/** After a test: the job's Hive partition-add queue and every other Redis key of the job are gone. */
+export async function forgetJobInRedis(redis: Redis, jobName: string): Promise<void> {
+  await new Queue(hiveQueueName(jobName), { connection: redis })
+    .obliterate({ force: true })
+    .catch(() => undefined);
+  const keys = await redis.keys(`mwingest:${jobName}:*`);
+  if (keys.length > 0) await redis.del(...keys);
 }
