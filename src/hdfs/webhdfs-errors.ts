@@ -47,6 +47,11 @@ const RETRIABLE_EXCEPTIONS = new Set([
   'ObserverRetryOnActiveException',
 ]);
 
+/** A remote message whose cause, as the NameNode wrote it, is one of {@link RETRIABLE_EXCEPTIONS}. */
+function causedByRetriable(message: string): boolean {
+  return [...RETRIABLE_EXCEPTIONS].some((name) => message.includes(name));
+}
+
 /** The file is held by another writer's lease, or its lease is being recovered: may clear up later. */
 const LEASE_EXCEPTIONS = new Set([
   'AlreadyBeingCreatedException',
@@ -116,7 +121,9 @@ export function remoteError(remote: RemoteException, status: number, context: Ca
   const said = `${remote.message || name} (${name})`;
   const details = { ...detailsOf(context), status, exception: name, remoteMessage: remote.message };
   const definite = { ...details, outcome: 'not-executed' satisfies Outcome };
-  if (RETRIABLE_EXCEPTIONS.has(name)) {
+  // A NameNode that has just become active may not have loaded the delegation tokens yet: it refuses
+  // the token with a SecurityException whose cause is a RetriableException, as Hadoop's client retries.
+  if (RETRIABLE_EXCEPTIONS.has(name) || causedByRetriable(remote.message)) {
     return fail('MWI_HDFS_UNAVAILABLE', `the NameNode cannot serve it now: ${said}; retry later`, context, {
       canRetry: true,
       details: definite,

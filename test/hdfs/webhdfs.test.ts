@@ -38,6 +38,21 @@ describe('WebHDFS error mapping', () => {
     [400, 'IllegalArgumentException', 'MWI_HDFS_REMOTE', false],
     [500, 'NullPointerException', 'MWI_HDFS_REMOTE', true],
   ];
+  test('a token refused because the new active NameNode has not loaded it yet is retried', () => {
+    const message =
+      'Failed to obtain user group information: org.apache.hadoop.ipc.RetriableException: ' +
+      "org.apache.hadoop.security.token.SecretManager$InvalidToken: Token for real user: , can't be found in cache";
+    const error = httpError(403, remote('SecurityException', message), context);
+    assert.equal(error.code, 'MWI_HDFS_UNAVAILABLE');
+    assert.equal(error.canRetry, true);
+    const refused = httpError(
+      401,
+      remote('SecurityException', 'token (HDFS_DELEGATION_TOKEN ...) is expired'),
+      context,
+    );
+    assert.equal(refused.code, 'MWI_FS_PERMISSION');
+  });
+
   for (const [status, exception, code, canRetry] of cases) {
     test(`${exception} (HTTP ${status}) → ${code}${canRetry ? ', retryable' : ''}`, () => {
       const error = httpError(status, remote(exception, 'details from the NameNode'), context);
